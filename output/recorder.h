@@ -1,0 +1,72 @@
+/*
+ * recorder.h - the HDF5 run file.  This module and its siblings in output/ are
+ * the only code that calls HDF5.
+ *
+ * A recorder owns one run file.  It is written under a temporary name in the
+ * same directory (PATH.tmp.PID) and renamed to PATH only by recorder_close()
+ * after everything is flushed, so an interrupted or failed run never leaves a
+ * corrupt file under the output name, and an earlier file of that name stays
+ * untouched until the new one is complete.
+ *
+ * Layout (DESIGN.md, "Output"):
+ *   /                    attrs: program, version, git_revision, scenario_name,
+ *                        scenario_file, seed, replication, tick_s, complete
+ *   /scenario/given      the YAML as given (string dataset)
+ *   /scenario/resolved   the resolved YAML, every default filled in
+ *   /summary/NAME        scalar datasets, each with units + description
+ *   /timeseries/time     control-tick times [s]
+ *   /timeseries/PATH     one per declared series: 1-D [time] or 2-D [time x width]
+ *   /events              compound table: time, kind, subject, value, units, detail
+ * Every dataset carries `units` and `description` attributes.  Series are
+ * chunked, extendible (unlimited first dimension) and deflate-compressed; rows
+ * are buffered in memory and written a chunk at a time, so memory does not grow
+ * with the length of the run.  Object time stamps are switched off so that two
+ * runs with the same seed give byte-comparable datasets (h5diff).
+ */
+#ifndef FS_RECORDER_H
+#define FS_RECORDER_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "record.h"
+
+typedef struct recorder recorder;
+
+typedef struct recorder_meta {
+	const char *version;           /* program version, e.g. "0.1.0" */
+	const char *git_revision;      /* short hash, "unknown" outside git */
+	const char *scenario_name;
+	const char *scenario_file;     /* path as given on the command line */
+	uint64_t seed;
+	uint32_t replication;
+	double tick_s;                 /* control tick [s] */
+	const char *scenario_given;    /* YAML text as given (may be NULL) */
+	const char *scenario_resolved; /* resolved YAML text (may be NULL) */
+} recorder_meta;
+
+typedef struct recorder_opts {
+	int compression;   /* deflate level 0-9; 0 = none; default 4 */
+	uint32_t chunk_rows; /* rows per chunk and per write; default 1024 */
+} recorder_opts;
+
+/* Create the temporary file and write the metadata.  opts may be NULL. */
+int recorder_open(const char *path, const recorder_meta *meta, const recorder_opts *opts,
+		  recorder **out, fs_error *err);
+
+/* The models-facing interface of this recorder; valid until close/abort. */
+rec_sink *recorder_sink(recorder *r);
+
+/* Flush every buffer, set the root attribute complete=1, close the file and
+ * rename it to its final path.  Frees r whether or not it succeeds; on
+ * failure the temporary file is removed. */
+int recorder_close(recorder *r, fs_error *err);
+
+/* Close and delete the temporary file; the final path is left untouched.
+ * Frees r.  NULL is a no-op. */
+void recorder_abort(recorder *r);
+
+/* The temporary path being written (for messages and tests). */
+const char *recorder_tmp_path(const recorder *r);
+
+#endif
