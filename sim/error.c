@@ -56,13 +56,21 @@ void fs_error_prefix(fs_error *err, const char *fmt, ...)
 {
 	if (!err)
 		return;
-	char pre[512], old[sizeof err->message];
+	char buf[2 * sizeof err->message];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(pre, sizeof pre, fmt, ap);
+	int k = vsnprintf(buf, sizeof buf / 2, fmt, ap);
 	va_end(ap);
-	memcpy(old, err->message, sizeof old);
-	snprintf(err->message, sizeof err->message, "%s: %s", pre, old);
+	size_t used = k < 0 ? 0 : (size_t)k < sizeof buf / 2 ? (size_t)k : sizeof buf / 2 - 1;
+	size_t rest = strlen(err->message);
+	buf[used++] = ':';
+	buf[used++] = ' ';
+	memcpy(buf + used, err->message, rest + 1);
+	/* truncated at the message's capacity if the two no longer fit */
+	size_t total = used + rest;
+	size_t cap = sizeof err->message - 1;
+	memcpy(err->message, buf, total < cap ? total + 1 : cap);
+	err->message[cap] = '\0';
 }
 
 void fs_error_format(const fs_error *err, char *buf, size_t n)

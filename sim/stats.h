@@ -7,8 +7,8 @@
  *  - stats_tavg: a time average of a piecewise-constant quantity (queue length,
  *    power), integrated exactly at every change.
  *  - stats_qhist: a log-bucketed histogram for latency percentiles.  Buckets
- *    are geometric with ratio (1 + 2 eps); a quantile is reported at its
- *    bucket's geometric midpoint, so its relative error is at most eps
+ *    are geometric with ratio (1 + eps)/(1 - eps) and a quantile is reported as
+ *    in DDSketch, so its relative error is at most eps
  *    (default eps = 0.5 %) for values inside [lo, hi].  Unlike P^2 it is exact
  *    up to that bound for every quantile at once, and two histograms merge
  *    (replications, threads, ranks) by adding counts.
