@@ -42,9 +42,12 @@ int station_params_check(const station_params *p, fs_error *err);
 /* Create the station and register it with the engine.  Random streams are
  * drawn from (seed, replication, "station.arrivals") and "station.service",
  * so arrivals do not depend on the number of servers (common random numbers).
- * sink may be NULL.  warmup_s: statistics discard requests that arrive before. */
+ * Statistics discard requests that arrive before warmup_s; duration_s (the
+ * measured span after warm-up) sizes the batches of the batch-means interval.
+ * sink may be NULL. */
 int station_create(sim *s, const station_params *p, uint64_t seed, uint32_t replication,
-		   double warmup_s, rec_sink *sink, station **out, fs_error *err);
+		   double warmup_s, double duration_s, rec_sink *sink, station **out,
+		   fs_error *err);
 void station_destroy(station *st);
 
 typedef struct station_result {

@@ -1,0 +1,475 @@
+/*
+ * main.c - the factorysim command line.
+ *
+ *   factorysim run SCENARIO [-o FILE] [--seed N] [--set PATH=VALUE]... [--summary text|json]
+ *                           [--quiet]
+ *   factorysim validate SCENARIO [--set PATH=VALUE]... [--resolved]
+ *   factorysim version
+ *   factorysim help [VERB]
+ *
+ * This is the only place that prints errors and chooses exit codes: 0 success,
+ * 1 the run failed (or was interrupted), 2 bad usage or bad input.  Everything
+ * below returns an fs_code and fills an fs_error.
+ *
+ * A run: load and validate the scenario (nothing runs on any error), open the
+ * HDF5 recorder under a temporary name, build the models on the engine, run
+ * warm-up + duration with a control tick that commits one row of every series,
+ * write the summary, and only then rename the file into place.  SIGINT and
+ * SIGTERM stop the engine after the current event; the temporary file is then
+ * removed and an earlier file under the output name is left as it was.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "recorder.h"
+#include "scenario.h"
+#include "sim.h"
+#include "station.h"
+
+#ifndef FS_VERSION
+#define FS_VERSION "0.0.0"
+#endif
+#ifndef FS_GIT_REV
+#define FS_GIT_REV "unknown"
+#endif
+
+#define MAX_SETS 256
+
+static sim *volatile g_running; /* the engine a signal should stop */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (g_running)
+		sim_stop(g_running);
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* --- help ----------------------------------------------------------------------- */
+
+typedef struct verb_help {
+	const char *name, *usage, *text;
+} verb_help;
+
+static const verb_help HELP[] = {
+	{ "run",
+	  "factorysim run SCENARIO [-o FILE] [--seed N] [--set PATH=VALUE]... "
+	  "[--summary text|json] [--quiet]",
+	  "Run a scenario and write its HDF5 file.\n"
+	  "  -o FILE            output file (default: the scenario's output.file, else NAME.h5)\n"
+	  "  --seed N           override the scenario's seed\n"
+	  "  --set PATH=VALUE   override any scenario key, e.g. --set duration=30min\n"
+	  "                     or --set station.servers=8; validated like the file\n"
+	  "  --summary FORMAT   print the summary as text (default) or one JSON object\n"
+	  "  --quiet            no progress and no summary table\n"
+	  "The file is written under a temporary name and renamed when the run succeeds.\n"
+	  "Exit status: 0 ok, 1 the run failed or was interrupted, 2 bad usage or input.\n" },
+	{ "validate", "factorysim validate SCENARIO [--set PATH=VALUE]... [--resolved]",
+	  "Check a scenario without running it.  With --resolved, print the scenario with\n"
+	  "every default filled in and every quantity in SI units.\n" },
+	{ "version", "factorysim version", "Print the version and git revision.\n" },
+	{ "help", "factorysim help [VERB]", "Show the verbs, or one verb's options.\n" },
+};
+
+static const verb_help *find_help(const char *verb)
+{
+	for (size_t i = 0; i < sizeof HELP / sizeof HELP[0]; i++)
+		if (!strcmp(HELP[i].name, verb))
+			return &HELP[i];
+	return NULL;
+}
+
+static void print_usage(FILE *f)
+{
+	fprintf(f, "factorysim %s - a discrete-event digital twin of an AI factory\n\nusage:\n",
+		FS_VERSION);
+	for (size_t i = 0; i < sizeof HELP / sizeof HELP[0]; i++)
+		fprintf(f, "  %s\n", HELP[i].usage);
+	fprintf(f, "\nRun 'factorysim help VERB' for a verb's options.\n");
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 1) {
+		print_usage(stdout);
+		return 0;
+	}
+	const verb_help *h = find_help(argv[0]);
+	if (!h) {
+		fprintf(stderr, "factorysim: unknown verb '%s'\n", argv[0]);
+		print_usage(stderr);
+		return 2;
+	}
+	printf("usage: %s\n\n%s", h->usage, h->text);
+	return 0;
+}
+
+/* --- errors --------------------------------------------------------------------- */
+
+static int report(const fs_error *err)
+{
+	char msg[2048];
+	fs_error_format(err, msg, sizeof msg);
+	fprintf(stderr, "factorysim: %s\n", msg);
+	return fs_exit_status(err->code ? err->code : FS_ERR_INTERNAL);
+}
+
+static int usage_error(const char *verb, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "factorysim: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	const verb_help *h = find_help(verb);
+	if (h)
+		fprintf(stderr, "usage: %s\n", h->usage);
+	return 2;
+}
+
+/* --- option parsing shared by run and validate ------------------------------------ */
+
+typedef struct run_opts {
+	const char *scenario;
+	const char *output;
+	const char *sets[MAX_SETS];
+	size_t nsets;
+	char seed_set[64];
+	bool json, quiet, resolved;
+} run_opts;
+
+static int parse_opts(const char *verb, int argc, char **argv, run_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	bool is_run = !strcmp(verb, "run");
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--set") || (is_run && (!strcmp(a, "-o") || !strcmp(a, "--seed") ||
+						       !strcmp(a, "--summary")))) {
+			if (!v)
+				return usage_error(verb, "option %s needs a value", a);
+			i++;
+			if (!strcmp(a, "--set")) {
+				if (o->nsets >= MAX_SETS)
+					return usage_error(verb, "too many --set options (%s)", v);
+				if (!strchr(v, '='))
+					return usage_error(verb, "--set takes PATH=VALUE, got '%s'", v);
+				o->sets[o->nsets++] = v;
+			} else if (!strcmp(a, "-o")) {
+				if (!*v)
+					return usage_error(verb, "-o needs a file name%s", "");
+				o->output = v;
+			} else if (!strcmp(a, "--seed")) {
+				char *end;
+				strtoull(v, &end, 10);
+				if (!*v || *end || v[0] == '-')
+					return usage_error(verb, "--seed takes a non-negative integer, "
+								 "got '%s'",
+							   v);
+				snprintf(o->seed_set, sizeof o->seed_set, "seed=%s", v);
+			} else {
+				if (!strcmp(v, "json"))
+					o->json = true;
+				else if (strcmp(v, "text"))
+					return usage_error(verb, "--summary takes text or json, got '%s'",
+							   v);
+			}
+		} else if (is_run && !strcmp(a, "--quiet")) {
+			o->quiet = true;
+		} else if (!is_run && !strcmp(a, "--resolved")) {
+			o->resolved = true;
+		} else if (a[0] == '-' && a[1]) {
+			return usage_error(verb, "unknown option '%s'", a);
+		} else if (!o->scenario) {
+			o->scenario = a;
+		} else {
+			return usage_error(verb, "unexpected argument '%s'", a);
+		}
+	}
+	if (!o->scenario)
+		return usage_error(verb, "no scenario file given%s", "");
+	/* --seed is an override like any other, so it is validated the same way */
+	if (o->seed_set[0]) {
+		if (o->nsets >= MAX_SETS)
+			return usage_error(verb, "too many --set options%s", "");
+		o->sets[o->nsets++] = o->seed_set;
+	}
+	return 0;
+}
+
+/* --- validate ------------------------------------------------------------------- */
+
+static int cmd_validate(int argc, char **argv)
+{
+	run_opts o;
+	int rc = parse_opts("validate", argc, argv, &o);
+	if (rc)
+		return rc;
+	scenario sc;
+	fs_error err;
+	fs_error_clear(&err);
+	if (scenario_load(o.scenario, o.sets, o.nsets, &sc, &err))
+		return report(&err);
+	if (o.resolved)
+		fputs(sc.text_resolved ? sc.text_resolved : "", stdout);
+	else
+		printf("%s: ok (scenario '%s', %.6g s after %.6g s warm-up)\n", o.scenario, sc.name,
+		       sc.duration_s, sc.warmup_s);
+	scenario_clear(&sc);
+	return 0;
+}
+
+/* --- run ------------------------------------------------------------------------ */
+
+typedef struct run_ctx {
+	rec_sink *sink;
+	bool progress;
+	double wall0, last_print;
+	sim_time end;
+} run_ctx;
+
+static int on_tick(sim *s, void *ctx, sim_time now, fs_error *err)
+{
+	run_ctx *rc = ctx;
+	int r = rec_commit(rc->sink, sim_to_s(now), err);
+	if (r)
+		return r;
+	if (rc->progress) {
+		double w = wall_now();
+		if (w - rc->last_print >= 0.5) {
+			double el = w - rc->wall0;
+			fprintf(stderr, "\r  simulated %9.1f / %.1f s   wall %7.1f s   %6.2f M events/s ",
+				sim_to_s(now), sim_to_s(rc->end), el,
+				el > 0 ? (double)sim_events_processed(s) / el / 1e6 : 0.0);
+			rc->last_print = w;
+		}
+	}
+	return FS_OK;
+}
+
+/* JSON string with escapes; scenario names are restricted, but be safe. */
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+	if (isfinite(v))
+		fprintf(f, "%.17g", v);
+	else
+		fputs("null", f);
+}
+
+typedef struct run_summary {
+	const scenario *sc;
+	const char *output;
+	double wall_s;
+	uint64_t events;
+	bool has_station;
+	station_result st;
+} run_summary;
+
+static void print_json(const run_summary *r)
+{
+	FILE *f = stdout;
+	fputs("{\"scenario\":", f);
+	json_str(f, r->sc->name);
+	fprintf(f, ",\"seed\":%" PRIu64 ",\"replication\":%" PRIu32, r->sc->seed, r->sc->replication);
+	fputs(",\"duration_s\":", f);
+	json_num(f, r->sc->duration_s);
+	fputs(",\"warmup_s\":", f);
+	json_num(f, r->sc->warmup_s);
+	fputs(",\"output\":", f);
+	json_str(f, r->output);
+	fprintf(f, ",\"events\":%" PRIu64 ",\"wall_s\":", r->events);
+	json_num(f, r->wall_s);
+	fputs(",\"events_per_s\":", f);
+	json_num(f, r->wall_s > 0 ? (double)r->events / r->wall_s : NAN);
+	if (r->has_station) {
+		const station_result *s = &r->st;
+		fprintf(f, ",\"station\":{\"arrived\":%" PRIu64 ",\"served\":%" PRIu64
+			   ",\"dropped\":%" PRIu64,
+			s->arrived, s->served, s->dropped);
+		struct {
+			const char *k;
+			double v;
+		} kv[] = { { "wait_mean_s", s->wait_mean_s },	  { "wait_ci95_s", s->wait_ci95_s },
+			   { "wait_p50_s", s->wait_p50_s },	  { "wait_p99_s", s->wait_p99_s },
+			   { "sojourn_mean_s", s->sojourn_mean_s }, { "utilization", s->utilization },
+			   { "queue_mean", s->queue_mean },	  { "wait_theory_s", s->erlang_c_wait_s } };
+		for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+			fprintf(f, ",\"%s\":", kv[i].k);
+			json_num(f, kv[i].v);
+		}
+		fputc('}', f);
+	}
+	fputs("}\n", f);
+}
+
+static void print_text(const run_summary *r)
+{
+	printf("scenario      %s (seed %" PRIu64 ", replication %" PRIu32 ")\n", r->sc->name,
+	       r->sc->seed, r->sc->replication);
+	printf("simulated     %.6g s after %.6g s warm-up, %" PRIu64 " events in %.3f s wall "
+	       "(%.2f M events/s)\n",
+	       r->sc->duration_s, r->sc->warmup_s, r->events, r->wall_s,
+	       r->wall_s > 0 ? (double)r->events / r->wall_s / 1e6 : 0.0);
+	if (r->has_station) {
+		const station_result *s = &r->st;
+		printf("station       %d servers, arrivals %.6g /s, mean service %.6g s\n",
+		       r->sc->station.servers, r->sc->station.arrival_rate,
+		       r->sc->station.service_mean_s);
+		printf("  requests    %" PRIu64 " arrived, %" PRIu64 " served, %" PRIu64 " dropped\n",
+		       s->arrived, s->served, s->dropped);
+		printf("  wait        mean %.4g s +/- %.2g (95 %%), p50 %.4g s, p99 %.4g s\n",
+		       s->wait_mean_s, s->wait_ci95_s, s->wait_p50_s, s->wait_p99_s);
+		if (isfinite(s->erlang_c_wait_s))
+			printf("  theory      mean wait %.4g s (%s)\n", s->erlang_c_wait_s,
+			       r->sc->station.servers == 1 &&
+					       r->sc->station.service_dist == STATION_DETERMINISTIC
+				       ? "M/D/1, Pollaczek-Khinchine"
+				       : "M/M/c, Erlang C");
+		printf("  utilization %.2f %%, mean queue %.4g\n", 100 * s->utilization,
+		       s->queue_mean);
+	}
+	printf("output        %s\n", r->output);
+}
+
+static int run_scenario(const run_opts *o, const scenario *sc, const char *out_path,
+			run_summary *sum, fs_error *err)
+{
+	recorder_meta meta = { .version = FS_VERSION,
+			       .git_revision = FS_GIT_REV,
+			       .scenario_name = sc->name,
+			       .scenario_file = o->scenario,
+			       .seed = sc->seed,
+			       .replication = sc->replication,
+			       .tick_s = sc->tick_s,
+			       .scenario_given = sc->text_given,
+			       .scenario_resolved = sc->text_resolved };
+	recorder_opts ropts = { .compression = sc->output.compression, .chunk_rows = 1024 };
+	recorder *rec = NULL;
+	int rc = recorder_open(out_path, &meta, &ropts, &rec, err);
+	if (rc)
+		return rc;
+	rec_sink *sink = recorder_sink(rec);
+
+	sim *s = sim_create(1024);
+	station *st = NULL;
+	if (!s) {
+		recorder_abort(rec);
+		return fs_error_msg(err, FS_ERR_NOMEM, "cannot create the event engine");
+	}
+	if (sc->has_station)
+		rc = station_create(s, &sc->station, sc->seed, sc->replication, sc->warmup_s,
+				    sc->duration_s, sink, &st, err);
+	run_ctx ctx = { .sink = sink,
+			.progress = !o->quiet && isatty(STDERR_FILENO),
+			.end = sim_from_s(sc->warmup_s + sc->duration_s) };
+	if (!rc) {
+		sim_set_tick(s, sim_from_s(sc->tick_s), 0, on_tick, &ctx);
+		g_running = s;
+		ctx.wall0 = ctx.last_print = wall_now();
+		rc = sim_run(s, ctx.end, err);
+		g_running = NULL;
+		sum->wall_s = wall_now() - ctx.wall0;
+		sum->events = sim_events_processed(s);
+		if (ctx.progress)
+			fputc('\n', stderr);
+	}
+	if (!rc && st) {
+		station_result_get(st, &sum->st);
+		sum->has_station = true;
+		rc = station_result_record(&sum->st, sink, err);
+	}
+	station_destroy(st);
+	sim_destroy(s);
+	if (rc) {
+		recorder_abort(rec);
+		return rc;
+	}
+	return recorder_close(rec, err);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	run_opts o;
+	int rc = parse_opts("run", argc, argv, &o);
+	if (rc)
+		return rc;
+	scenario sc;
+	fs_error err;
+	fs_error_clear(&err);
+	if (scenario_load(o.scenario, o.sets, o.nsets, &sc, &err))
+		return report(&err);
+
+	char def_out[sizeof sc.name + 8];
+	snprintf(def_out, sizeof def_out, "%s.h5", sc.name);
+	const char *out = o.output ? o.output : sc.output.file[0] ? sc.output.file : def_out;
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	run_summary sum = { .sc = &sc, .output = out };
+	rc = run_scenario(&o, &sc, out, &sum, &err);
+	if (rc) {
+		int status = report(&err);
+		scenario_clear(&sc);
+		return status;
+	}
+	if (o.json)
+		print_json(&sum);
+	else if (!o.quiet)
+		print_text(&sum);
+	scenario_clear(&sc);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		print_usage(stderr);
+		return 2;
+	}
+	const char *verb = argv[1];
+	if (!strcmp(verb, "run"))
+		return cmd_run(argc - 2, argv + 2);
+	if (!strcmp(verb, "validate"))
+		return cmd_validate(argc - 2, argv + 2);
+	if (!strcmp(verb, "version") || !strcmp(verb, "--version")) {
+		printf("factorysim %s (git %s)\n", FS_VERSION, FS_GIT_REV);
+		return 0;
+	}
+	if (!strcmp(verb, "help") || !strcmp(verb, "--help") || !strcmp(verb, "-h"))
+		return cmd_help(argc - 2, argv + 2);
+	fprintf(stderr, "factorysim: unknown verb '%s'\n", verb);
+	print_usage(stderr);
+	return 2;
+}
