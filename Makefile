@@ -46,7 +46,7 @@ endif
 INCLUDES := -I. -Isim -Imodels -Iscenarios -Ioutput
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -fopenmp $(SANFLAGS) \
-	     $(INCLUDES) $(MPI_DEFS) -DFS_VERSION='"$(VERSION)"' -DFS_GIT_REV='"$(GIT_REV)"' \
+	     $(INCLUDES) -I$(BUILD)/gen $(MPI_DEFS) -DFS_VERSION='"$(VERSION)"' \
 	     $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
 LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -fopenmp $(SANFLAGS) -lm
 TEST_LDLIBS = $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
@@ -62,7 +62,8 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/%)
 CUDA_SRC := $(wildcard calibration/cuda/*.cu)
 NVCC     ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 
-.PHONY: all run test bench install uninstall clean deps format lint unit-tests cuda-check calibration-bench
+FORCE:
+.PHONY: FORCE all run test bench install uninstall clean deps format lint unit-tests cuda-check calibration-bench
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/factorysim $(BENCH_BIN)
@@ -75,6 +76,16 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
+
+# The git revision goes into a generated header that changes only when the
+# revision does, so a commit rebuilds main.o and nothing else.
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@echo '#define FS_GIT_REV "$(GIT_REV)"' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@
+	@rm -f $@.tmp
+
+$(BUILD)/obj/sim/main.o: $(BUILD)/gen/version.h
 
 $(BUILD)/factorysim: $(BUILD)/obj/sim/main.o $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)

@@ -32,6 +32,7 @@
 #include "scenario.h"
 #include "sim.h"
 #include "station.h"
+#include "version.h" /* generated: FS_GIT_REV */
 
 #ifndef FS_VERSION
 #define FS_VERSION "0.0.0"

@@ -1,0 +1,25 @@
+#!/bin/sh
+# run.sh BUILD - the benchmarks behind `make bench`.  They print figures; none
+# of them asserts a time.
+#
+# PHOLD at pending-set sizes 16 .. 1,048,576 (one starting event per LP), each
+# run long enough for about 20 M events.  The ROSS figures are the sequential
+# engine on a 2-core machine like ours, at the same settings (DESIGN.md).
+BUILD=${1:-build}
+echo "== PHOLD (25 % remote, lookahead 0.1 s, exp(0.9 s) increments), sequential =="
+for n in 16 1024 16384 131072 1048576; do
+	end=$((20000000 / n))
+	[ "$end" -lt 20 ] && end=20
+	line=$("$BUILD/phold" --lps "$n" --start 1 --end "$end" --seed 1) || exit 1
+	echo "$line"
+	rate=$(echo "$line" | sed -n 's/.*events_per_s=\([0-9]*\).*/\1/p')
+	case $n in
+	16) ross=3300000 ;;
+	131072) ross=310000 ;;
+	*) ross="" ;;
+	esac
+	if [ -n "$ross" ]; then
+		awk -v r="$rate" -v b="$ross" -v n="$n" \
+			'BEGIN { printf "  pending %d: %.2f M events/s = %.1fx ROSS sequential (%.2f M)\n", n, r/1e6, r/b, b/1e6 }'
+	fi
+done
