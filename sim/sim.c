@@ -56,7 +56,7 @@ struct sim {
 	sim_time tick_period, tick_first;
 	sim_tick_hook tick_hook;
 	void *tick_ctx;
-	bool tick_armed;
+	sim_handle tick_pending; /* the scheduled tick, cancelled on re-configuration */
 };
 
 sim_time sim_from_s(double s)
@@ -64,9 +64,10 @@ sim_time sim_from_s(double s)
 	if (isnan(s))
 		return 0;
 	double ns = s * 1e9;
-	if (ns >= 9.2e18)
+	/* every double below 2^63 converts safely through llround */
+	if (ns >= 0x1p63)
 		return SIM_TIME_MAX;
-	if (ns <= -9.2e18)
+	if (ns <= -0x1p63)
 		return -SIM_TIME_MAX;
 	return (sim_time)llround(ns);
 }
@@ -100,6 +101,7 @@ sim *sim_create(size_t expected_pending)
 	s->cap = cap;
 	s->arena_cap = (uint32_t)cap;
 	s->free_head = NO_SLOT;
+	s->tick_pending = (sim_handle){ NO_SLOT, 0 };
 	arena_link(s, 0, s->arena_cap);
 	return s;
 }
@@ -264,7 +266,7 @@ bool sim_cancel(sim *s, sim_handle h)
 static void arm_tick(sim *s, sim_time at)
 {
 	sim_event ev = { .time = at, .model = TICK_MODEL, .prio = SIM_PRIO_TICK };
-	sim_post(s, &ev);
+	s->tick_pending = sim_post(s, &ev);
 }
 
 void sim_set_tick(sim *s, sim_time period, sim_time first, sim_tick_hook hook, void *ctx)
@@ -273,10 +275,10 @@ void sim_set_tick(sim *s, sim_time period, sim_time first, sim_tick_hook hook, v
 	s->tick_first = first;
 	s->tick_hook = hook;
 	s->tick_ctx = ctx;
-	if (period > 0 && !s->tick_armed) {
-		s->tick_armed = true;
+	sim_cancel(s, s->tick_pending);
+	s->tick_pending = (sim_handle){ NO_SLOT, 0 };
+	if (period > 0)
 		arm_tick(s, first < s->now ? s->now : first);
-	}
 }
 
 static int run_tick(sim *s, fs_error *err)
@@ -287,10 +289,9 @@ static int run_tick(sim *s, fs_error *err)
 	int rc = FS_OK;
 	if (s->tick_hook)
 		rc = s->tick_hook(s, s->tick_ctx, s->now, err);
+	s->tick_pending = (sim_handle){ NO_SLOT, 0 };
 	if (s->tick_period > 0 && s->now <= SIM_TIME_MAX - s->tick_period)
 		arm_tick(s, s->now + s->tick_period);
-	else
-		s->tick_armed = false;
 	return rc;
 }
 
@@ -335,7 +336,6 @@ bool sim_step(sim *s)
 
 int sim_run(sim *s, sim_time end, fs_error *err)
 {
-	s->stop = 0;
 	while (!s->stop) {
 		uint32_t slot = next_live(s, end);
 		if (slot == NO_SLOT) {
@@ -347,11 +347,15 @@ int sim_run(sim *s, sim_time end, fs_error *err)
 		if (rc != FS_OK)
 			return rc;
 	}
+	/* The flag is cleared on the way out, not on entry, so that a signal that
+	 * arrives just before sim_run starts is not lost. */
+	bool stopped = s->stop;
+	s->stop = 0;
 	if (s->failure)
 		return fs_error_msg(err, s->failure, "event engine: cannot grow the event arena "
 						     "beyond %u events",
 				    s->arena_cap);
-	if (s->stop && s->now < end && s->n > 0)
+	if (stopped && s->now < end)
 		return fs_error_msg(err, FS_ERR_INTERRUPTED, "stopped at simulated time %.3f s",
 				    sim_to_s(s->now));
 	return FS_OK;

@@ -184,7 +184,8 @@ double stats_qhist_quantile(const stats_qhist *h, double q)
 	if (q >= 1)
 		return h->max;
 	/* the smallest value with at least ceil(q n) observations at or below it */
-	uint64_t rank = (uint64_t)ceil(q * (double)h->n);
+	/* shave the product so that 0.07 x 100 (= 7.000000000000001) ranks 7 */
+	uint64_t rank = (uint64_t)ceil(q * (double)h->n * (1 - 1e-12));
 	if (rank < 1)
 		rank = 1;
 	uint64_t cum = 0;
@@ -193,7 +194,7 @@ double stats_qhist_quantile(const stats_qhist *h, double q)
 		if (cum >= rank) {
 			double v;
 			if (i == 0)
-				v = h->lo;
+				v = h->min; /* below lo: the least seen is the best we know */
 			else if (i == h->nbuckets + 1)
 				v = h->hi;
 			else

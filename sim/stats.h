@@ -67,8 +67,9 @@ int stats_qhist_init(stats_qhist *h, double lo, double hi, double eps);
 void stats_qhist_clear(stats_qhist *h);
 void stats_qhist_reset(stats_qhist *h);
 void stats_qhist_add(stats_qhist *h, double x);
-/* q in [0,1]; NaN when empty.  Values below lo report lo, above hi report hi,
- * except that q = 0 and q = 1 report the exact min and max. */
+/* q in [0,1]; NaN when empty.  A quantile that falls below lo reports the
+ * least value seen, one above hi reports hi (capped at the greatest seen); q = 0
+ * and q = 1 report the exact min and max. */
 double stats_qhist_quantile(const stats_qhist *h, double q);
 /* Add b's counts into a (same lo, hi, eps). 0 or FS_ERR_INTERNAL. */
 int stats_qhist_merge(stats_qhist *a, const stats_qhist *b);
