@@ -42,7 +42,7 @@ check "other seed: h5diff finds a difference" sh -c "! h5diff -q '$tmp/a.h5' '$t
 # interruption: SIGINT and SIGTERM leave the earlier file untouched and no temporary file
 for sig in INT TERM; do
 	echo "precious" > "$tmp/out.h5"
-	"$BIN" run $Q --set duration=100000h -o "$tmp/out.h5" --quiet 2>"$tmp/err" &
+	"$BIN" run $Q --set duration=8000h -o "$tmp/out.h5" --quiet 2>"$tmp/err" &
 	pid=$!
 	sleep 1
 	kill -$sig $pid
@@ -54,7 +54,7 @@ for sig in INT TERM; do
 done
 # kill -9 cannot be caught: nothing may appear under the output name
 rm -f "$tmp/out.h5"
-"$BIN" run $Q --set duration=100000h -o "$tmp/out.h5" --quiet &
+"$BIN" run $Q --set duration=8000h -o "$tmp/out.h5" --quiet &
 pid=$!
 sleep 1
 kill -9 $pid; wait $pid 2>/dev/null

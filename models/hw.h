@@ -1,0 +1,97 @@
+/*
+ * hw.h - the hardware and LLM catalog types.
+ *
+ * Plain structs with SI fields, filled from scenarios/catalog/*.yaml (each
+ * figure with its source in a comment there) and overridable from a scenario.
+ * Models read them; nothing here allocates.  Derived LLM quantities (FLOPs per
+ * token, weight bytes, KV bytes per token) are functions below, so there is
+ * one definition of each.
+ */
+#ifndef FS_HW_H
+#define FS_HW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HW_NAME_LEN 64
+#define HW_LABEL_LEN 128
+
+enum hw_precision { HW_FP16 = 0, HW_FP8 = 1, HW_FP4 = 2, HW_NPREC = 3 };
+
+typedef struct gpu_spec {
+	char name[HW_NAME_LEN];     /* catalog key, e.g. "h100" */
+	char label[HW_LABEL_LEN];   /* "NVIDIA H100 SXM" */
+	double flops[HW_NPREC];     /* dense peak per precision [FLOP/s]; 0 = unsupported */
+	double mem_bytes;           /* HBM (or GDDR) capacity [B] */
+	double mem_bw;              /* memory bandwidth [B/s] */
+	double scale_up_bw;         /* NVLink per GPU per direction [B/s] */
+	double scale_out_bw;        /* NIC per GPU per direction [B/s] */
+	double tdp_w;               /* board power limit [W] */
+	double idle_w;              /* idle power [W] */
+	double clock_min_hz;        /* lowest SM clock [Hz] */
+	double clock_max_hz;        /* max boost SM clock [Hz] */
+	/* Efficiencies of the roofline: 1 = datasheet (uncalibrated). */
+	double eff_compute;         /* achieved / peak FLOP/s, 0..1 */
+	double eff_memory;          /* achieved / peak bandwidth, 0..1 */
+	double eff_comm;            /* achieved / peak link bandwidth, 0..1 */
+	double overhead_s;          /* fixed per-iteration overhead [s] */
+	double collective_latency_s; /* latency of one collective step [s] */
+	bool calibrated;            /* efficiencies came from calibration */
+} gpu_spec;
+
+#define RACK_MAX_GPU_GROUPS 2
+
+typedef struct rack_gpu_group {
+	char gpu[HW_NAME_LEN];      /* gpu_spec name */
+	int count;                  /* GPUs of this type in the rack */
+} rack_gpu_group;
+
+typedef struct rack_spec {
+	char name[HW_NAME_LEN];     /* "gb300-nvl72" */
+	char label[HW_LABEL_LEN];
+	rack_gpu_group groups[RACK_MAX_GPU_GROUPS]; /* NVL144 CPX: rubin-cpx + rubin */
+	int n_groups;
+	int cpus;                   /* host CPUs */
+	int nvlink_domain;          /* GPUs in one scale-up domain */
+	double cpu_w;               /* per CPU [W] */
+	double switch_w;            /* NVLink switches, NICs, management [W] */
+	double fan_pump_w;          /* fans and in-rack pumps [W] */
+	double psu_efficiency;      /* 0..1 at typical load */
+	double liquid_share;        /* share of heat to liquid, 0..1 */
+} rack_spec;
+
+typedef struct llm_spec {
+	char name[HW_NAME_LEN];     /* "llama-3.1-70b" */
+	char label[HW_LABEL_LEN];
+	double params_total;        /* parameters [1] */
+	double params_active;       /* per token (MoE: shared + active experts) [1] */
+	int layers;
+	int hidden;                 /* model width */
+	int heads;                  /* attention (query) heads */
+	int kv_heads;               /* key/value heads (GQA) */
+	int head_dim;
+	int kv_lora_rank;           /* MLA latent width (DeepSeek); 0 = ordinary GQA */
+	int rope_dim;               /* MLA decoupled RoPE key width */
+	int experts;                /* routed experts per MoE layer; 0 = dense */
+	int experts_active;         /* routed experts per token */
+	double expert_share;        /* share of params_total in routed experts, 0..1 */
+	int weight_precision;       /* enum hw_precision */
+	int kv_precision;           /* enum hw_precision */
+	double max_context;         /* tokens */
+} llm_spec;
+
+/* Bytes of one value at a precision: 2, 1, 0.5. */
+double hw_precision_bytes(int precision);
+const char *hw_precision_name(int precision);
+
+/* Bytes of all weights. */
+double llm_weight_bytes(const llm_spec *m);
+/* KV-cache bytes one token occupies across all layers. */
+double llm_kv_bytes_per_token(const llm_spec *m);
+/* Dense (non-attention) FLOPs per token: 2 x active parameters. */
+double llm_dense_flops_per_token(const llm_spec *m);
+/* Attention FLOPs per (query token, context token) pair over all layers:
+ * QK^T and AV, 2 FLOPs per multiply-add each. */
+double llm_attn_flops_per_pair(const llm_spec *m);
+
+#endif
