@@ -39,6 +39,18 @@
  *    31/63/15/159 bytes (kind/subject/units/detail).
  *  - Writes are always chunk_rows rows; a 2-D chunk holds fewer rows when
  *    chunk_rows x width x 8 B would exceed about 1 MiB.
+ *  - /requests is created at open (an empty table when no row comes) so the
+ *    layout never depends on the run.  A row is copied field by field into
+ *    a chunk_rows buffer, packed as in the file (61 bytes, no padding), so a
+ *    write needs no compound conversion and the caller's padding never
+ *    reaches the file.
+ *    Per-field units go to a string-array attribute field_units in field
+ *    order (h5py: dict(zip(d.dtype.names, d.attrs["field_units"]))); token
+ *    counts have units "tokens".  Class names go to a string-array attribute
+ *    `classes` (written by classes(), or empty at close if never called; at
+ *    most RQ_MAX_CLASSES, every name non-empty).  Once classes are named, a
+ *    row whose class index is out of range is refused, as is a row with a
+ *    non-finite arrival; refusals are not sticky.
  *  - Serial HDF5 is not thread-safe: callers that record from several threads
  *    (sweep workers) must serialise all recorder calls.
  */
@@ -48,6 +60,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +118,13 @@ struct recorder {
 	ev_row *ev_buf;       /* [chunk_rows] */
 	size_t ev_nbuf;       /* events buffered */
 	hsize_t ev_rows;      /* events written */
+	hid_t rq_dset;        /* /requests */
+	hid_t rq_mtype;       /* a packed row in memory: native types, file offsets */
+	unsigned char *rq_buf; /* [chunk_rows x RQ_ROW] packed rows */
+	size_t rq_nbuf;       /* request rows buffered */
+	hsize_t rq_rows;      /* request rows written */
+	size_t nclasses;      /* classes named; 0 = not (yet) named */
+	int have_classes;     /* classes() was called */
 	size_t nbuf;          /* rows committed but not yet written */
 	hsize_t rows;         /* rows written to every series */
 	uint32_t chunk_rows;
@@ -543,6 +563,194 @@ static int flush_events(recorder *r, fs_error *err)
 	return rc;
 }
 
+/* --- requests ----------------------------------------------------------- */
+
+/* The fields of /requests in file order: name, offset in the packed row,
+ * kind, units and description.  Rows are packed field by field into a byte
+ * buffer laid out exactly as the file type (no padding, 61 bytes), so that
+ * the write needs no compound conversion on little-endian hosts (HDF5's
+ * struct conversion would cost more than the compression) and no padding
+ * byte of the caller's struct ever reaches the file.  The memory type has
+ * native members at the same offsets; on a big-endian host HDF5 swaps. */
+enum { RQ_U64, RQ_U32, RQ_I32, RQ_F64, RQ_U8 };
+enum {
+	RQ_O_ID = 0, RQ_O_CLASS = 8, RQ_O_REPLICA = 12, RQ_O_PREFILL = 16, RQ_O_ARRIVAL = 20,
+	RQ_O_FIRST = 28, RQ_O_FINISH = 36, RQ_O_INPUT = 44, RQ_O_OUTPUT = 48, RQ_O_CACHED = 52,
+	RQ_O_PREEMPT = 56, RQ_O_SLO = 60, RQ_ROW = 61
+};
+
+typedef struct rq_field {
+	const char *name;
+	size_t off;
+	int kind;
+	const char *units;
+	const char *desc;
+} rq_field;
+
+static const rq_field RQ_FIELDS[] = {
+	{ "id", RQ_O_ID, RQ_U64, "1", "request id" },
+	{ "class", RQ_O_CLASS, RQ_U32, "1", "workload class index (into the `classes` attribute)" },
+	{ "replica", RQ_O_REPLICA, RQ_I32, "1", "decode (or only) replica; -1 if never served" },
+	{ "prefill_replica", RQ_O_PREFILL, RQ_I32, "1",
+	  "prefill replica when disaggregated, else = replica" },
+	{ "arrival", RQ_O_ARRIVAL, RQ_F64, "s", "arrival time" },
+	{ "first_token", RQ_O_FIRST, RQ_F64, "s", "time of the first output token; NaN if none" },
+	{ "finish", RQ_O_FINISH, RQ_F64, "s", "time the request finished; NaN if it did not" },
+	{ "input_tokens", RQ_O_INPUT, RQ_U32, "tokens", "prompt length" },
+	{ "output_tokens", RQ_O_OUTPUT, RQ_U32, "tokens", "output tokens generated" },
+	{ "cached_tokens", RQ_O_CACHED, RQ_U32, "tokens",
+	  "input tokens served from the prefix cache" },
+	{ "preemptions", RQ_O_PREEMPT, RQ_U32, "1", "times the request was preempted" },
+	{ "slo_met", RQ_O_SLO, RQ_U8, "1", "1 if every SLO of its class was met, 0 if not" },
+};
+#define RQ_NFIELDS (sizeof RQ_FIELDS / sizeof RQ_FIELDS[0])
+#define RQ_MAX_CLASSES 1024 /* 16 B each in the object header, which holds 64 KiB */
+
+static hid_t rq_native(int kind)
+{
+	switch (kind) {
+	case RQ_U64: return H5T_NATIVE_UINT64;
+	case RQ_U32: return H5T_NATIVE_UINT32;
+	case RQ_I32: return H5T_NATIVE_INT32;
+	case RQ_F64: return H5T_NATIVE_DOUBLE;
+	default: return H5T_NATIVE_UINT8;
+	}
+}
+
+static hid_t rq_file(int kind)
+{
+	switch (kind) {
+	case RQ_U64: return H5T_STD_U64LE;
+	case RQ_U32: return H5T_STD_U32LE;
+	case RQ_I32: return H5T_STD_I32LE;
+	case RQ_F64: return H5T_IEEE_F64LE;
+	default: return H5T_STD_U8LE;
+	}
+}
+
+/* A 1-D attribute of n variable-length UTF-8 strings (h5py: an array of str;
+ * n may be 0).  Returns < 0 with the HDF5 error stack set. */
+static int attr_str_array(hid_t obj, const char *name, const char *const *v, size_t n)
+{
+	hsize_t dims[1] = { n };
+	hid_t t = H5Tcopy(H5T_C_S1);
+	hid_t sp = H5Screate_simple(1, dims, NULL);
+	hid_t a = H5I_INVALID_HID;
+	int rc = -1;
+	if (t >= 0 && sp >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0 &&
+	    H5Tset_cset(t, H5T_CSET_UTF8) >= 0)
+		a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+	if (a >= 0 && (n == 0 || H5Awrite(a, t, v) >= 0))
+		rc = 0;
+	close_id(&a, H5Aclose);
+	close_id(&sp, H5Sclose);
+	close_id(&t, H5Tclose);
+	return rc;
+}
+
+/* Pack one row at the offsets of RQ_FIELDS: straight-line copies, the hot path. */
+static inline void rq_pack(unsigned char *p, const rec_request *q)
+{
+	memcpy(p + RQ_O_ID, &q->id, 8);
+	memcpy(p + RQ_O_CLASS, &q->cls, 4);
+	memcpy(p + RQ_O_REPLICA, &q->replica, 4);
+	memcpy(p + RQ_O_PREFILL, &q->prefill_replica, 4);
+	memcpy(p + RQ_O_ARRIVAL, &q->arrival_s, 8);
+	memcpy(p + RQ_O_FIRST, &q->first_token_s, 8);
+	memcpy(p + RQ_O_FINISH, &q->finish_s, 8);
+	memcpy(p + RQ_O_INPUT, &q->input_tokens, 4);
+	memcpy(p + RQ_O_OUTPUT, &q->output_tokens, 4);
+	memcpy(p + RQ_O_CACHED, &q->cached_tokens, 4);
+	memcpy(p + RQ_O_PREEMPT, &q->preemptions, 4);
+	p[RQ_O_SLO] = q->slo_met;
+}
+
+static int requests_create(recorder *r, fs_error *err)
+{
+	hid_t mt = H5Tcreate(H5T_COMPOUND, RQ_ROW);
+	hid_t ft = H5Tcreate(H5T_COMPOUND, RQ_ROW);
+	int rc = mt < 0 || ft < 0 ? -1 : 0;
+	size_t off = 0;
+	for (size_t i = 0; rc == 0 && i < RQ_NFIELDS; i++) {
+		const rq_field *q = &RQ_FIELDS[i];
+		if (q->off != off) /* the offsets must tile the row (see rq_pack) */
+			break;
+		if (H5Tinsert(mt, q->name, q->off, rq_native(q->kind)) < 0 ||
+		    H5Tinsert(ft, q->name, q->off, rq_file(q->kind)) < 0)
+			rc = -1;
+		off += H5Tget_size(rq_file(q->kind));
+	}
+	if (rc == 0 && off != RQ_ROW) {
+		close_id(&mt, H5Tclose);
+		close_id(&ft, H5Tclose);
+		return fail(r, 1, err, FS_ERR_INTERNAL, "%s: /requests: field offsets do not tile "
+			    "the %d-byte row", r->path, RQ_ROW);
+	}
+	if (rc < 0) {
+		close_id(&mt, H5Tclose);
+		close_id(&ft, H5Tclose);
+		return h5_fail(r, err, "/requests", "build the row type");
+	}
+	r->rq_mtype = mt;
+
+	hsize_t dims[1] = { 0 }, maxd[1] = { H5S_UNLIMITED }, chunk[1] = { r->chunk_rows };
+	size_t rows = REC_CHUNK_BYTES / RQ_ROW;
+	if (rows < chunk[0])
+		chunk[0] = rows;
+	hid_t sp = H5Screate_simple(1, dims, maxd);
+	hid_t dcpl = make_dcpl(r, 1, chunk, 0);
+	int st = FS_OK;
+	if (sp < 0 || dcpl < 0)
+		st = h5_fail(r, err, "/requests", "set up dataset");
+	if (st == FS_OK) {
+		r->rq_dset = H5Dcreate2(r->file, "requests", ft, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+		if (r->rq_dset < 0)
+			st = h5_fail(r, err, "/requests", "create dataset");
+	}
+	if (st == FS_OK) {
+		const char *units[RQ_NFIELDS], *descs[RQ_NFIELDS];
+		for (size_t i = 0; i < RQ_NFIELDS; i++) {
+			units[i] = RQ_FIELDS[i].units;
+			descs[i] = RQ_FIELDS[i].desc;
+		}
+		if (attrs_ud(r->rq_dset,
+			     "s for arrival, first_token, finish; tokens for *_tokens; 1 otherwise "
+			     "(per field: field_units)",
+			     "one row per finished or dropped request, as sampled by the caller; "
+			     "class indexes the classes attribute") < 0 ||
+		    attr_str_array(r->rq_dset, "field_units", units, RQ_NFIELDS) < 0 ||
+		    attr_str_array(r->rq_dset, "field_descriptions", descs, RQ_NFIELDS) < 0)
+			st = h5_fail(r, err, "/requests", "write attributes");
+	}
+	close_id(&dcpl, H5Pclose);
+	close_id(&sp, H5Sclose);
+	close_id(&ft, H5Tclose);
+	return st;
+}
+
+static int flush_requests(recorder *r, fs_error *err)
+{
+	if (r->rq_nbuf == 0)
+		return FS_OK;
+	hsize_t dims[1] = { r->rq_rows + r->rq_nbuf };
+	hsize_t off[1] = { r->rq_rows }, cnt[1] = { r->rq_nbuf };
+	if (H5Dset_extent(r->rq_dset, dims) < 0)
+		return h5_fail(r, err, "/requests", "extend dataset");
+	hid_t fs = H5Dget_space(r->rq_dset);
+	hid_t ms = H5Screate_simple(1, cnt, NULL);
+	int rc = FS_OK;
+	if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
+	    H5Dwrite(r->rq_dset, r->rq_mtype, ms, fs, H5P_DEFAULT, r->rq_buf) < 0)
+		rc = h5_fail(r, err, "/requests", "write rows");
+	close_id(&ms, H5Sclose);
+	close_id(&fs, H5Sclose);
+	if (rc == FS_OK) {
+		r->rq_rows += r->rq_nbuf;
+		r->rq_nbuf = 0;
+	}
+	return rc;
+}
+
 /* --- the rec_sink functions --------------------------------------------- */
 
 static int rec_declare_fn(void *ctx, const char *path, const char *units, const char *desc,
@@ -671,6 +879,51 @@ static int rec_event_fn(void *ctx, double t_s, const char *kind, const char *sub
 	return r->ev_nbuf == r->chunk_rows ? flush_events(r, err) : FS_OK;
 }
 
+/* The hot path: checks, one packed copy, and a write every chunk_rows rows. */
+static int rec_request_fn(void *ctx, const rec_request *row, fs_error *err)
+{
+	recorder *r = ctx;
+	if (r->failed)
+		return stopped(r, err);
+	if (!row)
+		return fs_error_msg(err, FS_ERR_INTERNAL, "%s: request(): NULL row", r->path);
+	if (r->have_classes && row->cls >= r->nclasses)
+		return fs_error_msg(err, FS_ERR_INTERNAL,
+				    "%s: request %llu: class %u, but only %zu classes are named",
+				    r->path, (unsigned long long)row->id, (unsigned)row->cls,
+				    r->nclasses);
+	if (!isfinite(row->arrival_s))
+		return fs_error_msg(err, FS_ERR_INTERNAL,
+				    "%s: request %llu: arrival time is not finite", r->path,
+				    (unsigned long long)row->id);
+	rq_pack(r->rq_buf + r->rq_nbuf * RQ_ROW, row);
+	r->rq_nbuf++;
+	return r->rq_nbuf == r->chunk_rows ? flush_requests(r, err) : FS_OK;
+}
+
+static int rec_classes_fn(void *ctx, const char *const *names, size_t n, fs_error *err)
+{
+	recorder *r = ctx;
+	if (r->failed)
+		return stopped(r, err);
+	if (r->have_classes)
+		return fs_error_msg(err, FS_ERR_INTERNAL, "%s: classes() called twice", r->path);
+	if (n > RQ_MAX_CLASSES)
+		return fs_error_msg(err, FS_ERR_INTERNAL, "%s: %zu classes; at most %d are recorded",
+				    r->path, n, RQ_MAX_CLASSES);
+	if (n > 0 && !names)
+		return fs_error_msg(err, FS_ERR_INTERNAL, "%s: classes(): NULL names", r->path);
+	for (size_t i = 0; i < n; i++)
+		if (!names[i] || !names[i][0])
+			return fs_error_msg(err, FS_ERR_INTERNAL, "%s: class %zu has no name", r->path,
+					    i);
+	if (attr_str_array(r->rq_dset, "classes", names, n) < 0)
+		return h5_fail(r, err, "/requests", "write attribute classes");
+	r->have_classes = 1;
+	r->nclasses = n;
+	return FS_OK;
+}
+
 static int rec_summary_fn(void *ctx, const char *name, double value, const char *units,
 			  const char *desc, fs_error *err)
 {
@@ -741,6 +994,8 @@ static herr_t release(recorder *r)
 		close_id(&r->ser[i].dset, H5Dclose);
 	close_id(&r->ev_dset, H5Dclose);
 	close_id(&r->ev_type, H5Tclose);
+	close_id(&r->rq_dset, H5Dclose);
+	close_id(&r->rq_mtype, H5Tclose);
 	close_id(&r->g_ts, H5Gclose);
 	close_id(&r->g_summary, H5Gclose);
 	close_id(&r->gcpl, H5Pclose);
@@ -761,6 +1016,7 @@ static void destroy(recorder *r)
 		free(r->sum[i]);
 	free(r->sum);
 	free(r->ev_buf);
+	free(r->rq_buf);
 	free(r->path);
 	free(r->tmp);
 	free(r);
@@ -831,6 +1087,8 @@ static int write_meta(recorder *r, const recorder_meta *m, fs_error *err)
 	rc = series_create(r, &r->time, "s", "control tick time", err);
 	if (rc == FS_OK)
 		rc = events_create(r, err);
+	if (rc == FS_OK)
+		rc = requests_create(r, err);
 	return rc;
 }
 
@@ -857,6 +1115,7 @@ int recorder_open(const char *path, const recorder_meta *meta, const recorder_op
 		return fs_error_msg(err, FS_ERR_NOMEM, "%s: out of memory", path);
 	r->file = r->gcpl = r->g_ts = r->g_summary = H5I_INVALID_HID;
 	r->ev_dset = r->ev_type = H5I_INVALID_HID;
+	r->rq_dset = r->rq_mtype = H5I_INVALID_HID;
 	r->time.dset = H5I_INVALID_HID;
 	r->level = level;
 	r->chunk_rows = chunk_rows;
@@ -864,13 +1123,14 @@ int recorder_open(const char *path, const recorder_meta *meta, const recorder_op
 	r->path = dup_str(path);
 	r->tmp = malloc(n);
 	r->ev_buf = calloc(chunk_rows, sizeof *r->ev_buf);
-	if (!r->path || !r->tmp || !r->ev_buf || series_alloc(r, &r->time, "time", 1) < 0) {
+	r->rq_buf = calloc(chunk_rows, RQ_ROW);
+	if (!r->path || !r->tmp || !r->ev_buf || !r->rq_buf || series_alloc(r, &r->time, "time", 1) < 0) {
 		destroy(r);
 		return fs_error_msg(err, FS_ERR_NOMEM, "%s: out of memory", path);
 	}
 	snprintf(r->tmp, n, "%s.tmp.%ld", path, (long)getpid());
 	r->sink = (rec_sink){ r, rec_declare_fn, rec_set_fn, rec_commit_fn, rec_event_fn,
-			      rec_summary_fn };
+			      rec_summary_fn, rec_request_fn, rec_classes_fn };
 
 	/* errors come back through fs_error; the library must not print */
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -952,6 +1212,10 @@ int recorder_close(recorder *r, fs_error *err)
 		rc = flush_rows(r, err);
 	if (rc == FS_OK)
 		rc = flush_events(r, err);
+	if (rc == FS_OK)
+		rc = flush_requests(r, err);
+	if (rc == FS_OK && !r->have_classes && attr_str_array(r->rq_dset, "classes", NULL, 0) < 0)
+		rc = h5_fail(r, err, "/requests", "write attribute classes");
 	if (rc == FS_OK) {
 		int one = 1;
 		hid_t a = H5Aopen(r->file, "complete", H5P_DEFAULT);

@@ -17,6 +17,15 @@
  *   /timeseries/time     control-tick times [s]
  *   /timeseries/PATH     one per declared series: 1-D [time] or 2-D [time x width]
  *   /events              compound table: time, kind, subject, value, units, detail
+ *   /requests            compound table, one row per request passed to the sink's
+ *                        request(): the fields of rec_request (record.h) named id,
+ *                        class, replica, prefill_replica, arrival, first_token,
+ *                        finish, input_tokens, output_tokens, cached_tokens,
+ *                        preemptions, slo_met; packed little-endian.  Always
+ *                        present (0 rows if none).  attrs: units, description,
+ *                        field_units and field_descriptions (string arrays in
+ *                        field order), classes (string array: name of class i;
+ *                        empty if classes() was never called)
  * Every dataset carries `units` and `description` attributes.  Series are
  * chunked, extendible (unlimited first dimension) and deflate-compressed; rows
  * are buffered in memory and written a chunk at a time, so memory does not grow

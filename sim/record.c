@@ -32,8 +32,20 @@ static int null_summary(void *ctx, const char *name, double v, const char *units
 	return 0;
 }
 
+static int null_request(void *ctx, const rec_request *row, fs_error *err)
+{
+	(void)ctx; (void)row; (void)err;
+	return 0;
+}
+static int null_classes(void *ctx, const char *const *names, size_t n, fs_error *err)
+{
+	(void)ctx; (void)names; (void)n; (void)err;
+	return 0;
+}
+
 rec_sink *rec_null(void)
 {
-	static rec_sink sink = { 0, null_declare, null_set, null_commit, null_event, null_summary };
+	static rec_sink sink = { 0, null_declare, null_set, null_commit, null_event, null_summary,
+				 null_request, null_classes };
 	return &sink;
 }

@@ -26,6 +26,22 @@
 
 typedef struct rec_sink rec_sink;
 
+/* One row of the /requests table: a finished (or dropped) request. */
+typedef struct rec_request {
+	uint64_t id;
+	uint32_t cls;            /* workload class index */
+	int32_t replica;         /* decode (or only) replica; -1 if never served */
+	int32_t prefill_replica; /* prefill replica when disaggregated, else = replica */
+	double arrival_s;        /* [s] */
+	double first_token_s;    /* [s]; NaN if none */
+	double finish_s;         /* [s]; NaN if not finished */
+	uint32_t input_tokens;
+	uint32_t output_tokens;
+	uint32_t cached_tokens;  /* input tokens served from the prefix cache */
+	uint32_t preemptions;
+	uint8_t slo_met;         /* 1 met every SLO of its class, 0 not */
+} rec_request;
+
 struct rec_sink {
 	void *ctx;
 	/* Declare a series; returns its id (>= 0) or a negative fs_code with err set. */
@@ -42,6 +58,10 @@ struct rec_sink {
 	/* A scalar result for /summary. */
 	int (*summary)(void *ctx, const char *name, double value, const char *units,
 		       const char *description, fs_error *err);
+	/* Append a row to /requests (the caller samples). */
+	int (*request)(void *ctx, const rec_request *row, fs_error *err);
+	/* Name the classes (for /requests attrs and per-class summaries); once. */
+	int (*classes)(void *ctx, const char *const *names, size_t n, fs_error *err);
 };
 
 /* A sink that accepts and discards everything; never fails. */
@@ -66,6 +86,14 @@ static inline int rec_event(rec_sink *r, double t_s, const char *kind, const cha
 			    double value, const char *units, const char *detail, fs_error *err)
 {
 	return r ? r->event(r->ctx, t_s, kind, subject, value, units, detail, err) : 0;
+}
+static inline int rec_request_row(rec_sink *r, const rec_request *row, fs_error *err)
+{
+	return r && r->request ? r->request(r->ctx, row, err) : 0;
+}
+static inline int rec_classes(rec_sink *r, const char *const *names, size_t n, fs_error *err)
+{
+	return r && r->classes ? r->classes(r->ctx, names, n, err) : 0;
 }
 static inline int rec_summary(rec_sink *r, const char *name, double value, const char *units,
 			      const char *desc, fs_error *err)

@@ -5,6 +5,9 @@ Opens the file with h5py (independently of the C code that wrote it), walks
 every dataset and requires non-empty `units` and `description` attributes,
 requires the root attributes of the layout in output/recorder.h with
 complete == 1, and that /timeseries/time and every series line up in rows.
+/requests must be an extendible, chunked compound table with field_units
+(one per field) and classes attributes, and its class column must index
+classes when classes are named.
 Prints a short listing.  Exit status 0 when all holds, 1 otherwise.
 """
 import sys
@@ -22,6 +25,30 @@ def text(v):
     if hasattr(v, "tobytes") and getattr(v, "dtype", None) is not None and v.dtype.kind == "S":
         return v.tobytes().rstrip(b"\0").decode("utf-8")
     return str(v)
+
+
+def check_requests(d):
+    """Problems with the /requests table (a list of messages)."""
+    out = []
+    names = d.dtype.names or ()
+    if not names:
+        return ["/requests: not a compound table"]
+    if d.chunks is None or d.maxshape[0] is not None:
+        out.append("/requests: not chunked and extendible")
+    for a in ("field_units", "classes"):
+        if a not in d.attrs:
+            out.append("/requests: no %s attribute" % a)
+    if "field_units" in d.attrs:
+        fu = [text(u) for u in d.attrs["field_units"]]
+        if len(fu) != len(names) or not all(fu):
+            out.append("/requests: field_units %r does not match fields %r" % (fu, names))
+    if "classes" in d.attrs and "class" in names and d.shape[0] > 0:
+        n = len(d.attrs["classes"])
+        if n > 0:
+            top = int(d.fields("class")[:].max())
+            if top >= n:
+                out.append("/requests: class index %d but %d classes named" % (top, n))
+    return out
 
 
 def main(argv):
@@ -65,6 +92,10 @@ def main(argv):
                 if rows is not None and d.shape[0] != rows:
                     problems.append("/%s: %d rows, time has %d" % (name, d.shape[0], rows))
             print("  /%-40s %-14s %-10s %s" % (name, str(d.shape), units[:10], desc[:60]))
+        if "requests" not in f:
+            problems.append("/requests: missing")
+        else:
+            problems += check_requests(f["requests"])
     for p in problems:
         print("h5check: " + p, file=sys.stderr)
     return 1 if problems else 0

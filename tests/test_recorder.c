@@ -7,6 +7,8 @@
  * repeat-last semantics of sparse sets, a series declared after the first
  * commit, events and summaries, units/description on every dataset, root
  * attributes, scenario texts, chunking and filters, no time stamps, the
+ * /requests table (every field of every row over more rows than a chunk, NaN,
+ * its attributes and class names; empty when no row came; misuse), the
  * temporary file and its rename, abort, error paths, and that two identical
  * recordings give identical files.  No HDF5 id may be left open afterwards.
  *
@@ -34,6 +36,7 @@
 
 #define NROWS 2500
 #define LATE_ROW 1500
+#define NREQ 3000 /* request rows: two full chunks of 1024 and a partial one */
 
 static char g_dir[64];
 
@@ -116,6 +119,30 @@ static void long_detail(char *buf, size_t n)
 	buf[i] = '\0';
 }
 
+static const char *const CLASSES[] = { "chat", "batch", "code \xc3\xa9" "dition" };
+#define NCLASSES (sizeof CLASSES / sizeof CLASSES[0])
+
+/* Request row i of the standard recording; ids above 2^32 check the 64 bits.
+ * The struct is filled field by field, so its padding stays uninitialised
+ * (valgrind would flag padding bytes reaching the file). */
+static rec_request want_request(size_t i)
+{
+	rec_request q;
+	q.id = UINT64_C(5000000000) + 7 * (uint64_t)i;
+	q.cls = (uint32_t)(i % NCLASSES);
+	q.replica = (int32_t)(i % 5) - 1;
+	q.prefill_replica = (int32_t)(i % 7) - 1;
+	q.arrival_s = (double)i * 0.01;
+	q.first_token_s = i % 4 == 0 ? NAN : q.arrival_s + 0.125;
+	q.finish_s = i % 10 == 9 ? NAN : q.arrival_s + 1.0 + (double)i * 1e-3;
+	q.input_tokens = 100 + (uint32_t)i;
+	q.output_tokens = 4000000000u - (uint32_t)i;
+	q.cached_tokens = (uint32_t)i / 2;
+	q.preemptions = (uint32_t)(i % 3);
+	q.slo_met = (uint8_t)(i % 2);
+	return q;
+}
+
 static double want_sparse(size_t i)
 {
 	return i < 5 ? NAN : i < 2000 ? 5.0 : 2000.0;
@@ -164,6 +191,11 @@ static void write_standard(const char *path)
 			 FS_OK);
 	assert_int_equal(rec_summary(s, "energy/total", 3.6e9, "J", "facility energy", &err),
 			 FS_OK);
+	assert_int_equal(rec_classes(s, CLASSES, NCLASSES, &err), FS_OK);
+	for (size_t i = 0; i < NREQ; i++) {
+		rec_request q = want_request(i);
+		assert_int_equal(rec_request_row(s, &q, &err), FS_OK);
+	}
 	assert_int_equal(recorder_close(r, &err), FS_OK);
 }
 
@@ -202,6 +234,52 @@ static char *read_str_attr(hid_t obj, const char *name)
 	H5Tclose(ft);
 	H5Aclose(a);
 	return buf;
+}
+
+/* A 1-D attribute of strings as n malloc'd C strings (free with free_strs). */
+static char **read_str_array_attr(hid_t obj, const char *name, size_t *n)
+{
+	hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+	assert_true(a >= 0);
+	hid_t ft = H5Aget_type(a);
+	assert_int_equal(H5Tget_class(ft), H5T_STRING);
+	assert_true(H5Tis_variable_str(ft) > 0);
+	assert_int_equal(H5Tget_cset(ft), H5T_CSET_UTF8);
+	hid_t sp = H5Aget_space(a);
+	assert_int_equal(H5Sget_simple_extent_ndims(sp), 1);
+	hsize_t dims[1];
+	H5Sget_simple_extent_dims(sp, dims, NULL);
+	*n = (size_t)dims[0];
+	hid_t mt = H5Tcopy(H5T_C_S1);
+	H5Tset_size(mt, H5T_VARIABLE);
+	H5Tset_cset(mt, H5T_CSET_UTF8);
+	char **p = calloc(*n + 1, sizeof *p);
+	char **out = calloc(*n + 1, sizeof *out);
+	assert_true(p && out);
+	if (*n > 0) {
+		assert_true(H5Aread(a, mt, p) >= 0);
+		for (size_t i = 0; i < *n; i++) {
+			assert_non_null(p[i]);
+			size_t len = strlen(p[i]) + 1;
+			out[i] = malloc(len);
+			assert_non_null(out[i]);
+			memcpy(out[i], p[i], len);
+		}
+		assert_true(H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, p) >= 0);
+	}
+	free(p);
+	H5Tclose(mt);
+	H5Sclose(sp);
+	H5Tclose(ft);
+	H5Aclose(a);
+	return out;
+}
+
+static void free_strs(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 static void read_num_attr(hid_t obj, const char *name, hid_t mtype, void *out)
@@ -356,6 +434,137 @@ static hid_t my_event_type(void)
 	return t;
 }
 
+/* Our own view of a request row: another order, wider integer types where
+ * they are harmless (HDF5 converts), a char for slo_met. */
+typedef struct my_request {
+	double finish;
+	unsigned char slo_met;
+	uint64_t input_tokens;
+	double arrival;
+	int64_t replica;
+	uint32_t output_tokens;
+	uint64_t id;
+	int32_t prefill_replica;
+	double first_token;
+	uint32_t cls;
+	uint32_t cached_tokens;
+	uint32_t preemptions;
+} my_request;
+
+static hid_t my_request_type(void)
+{
+	hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(my_request));
+	H5Tinsert(t, "finish", HOFFSET(my_request, finish), H5T_NATIVE_DOUBLE);
+	H5Tinsert(t, "slo_met", HOFFSET(my_request, slo_met), H5T_NATIVE_UCHAR);
+	H5Tinsert(t, "input_tokens", HOFFSET(my_request, input_tokens), H5T_NATIVE_UINT64);
+	H5Tinsert(t, "arrival", HOFFSET(my_request, arrival), H5T_NATIVE_DOUBLE);
+	H5Tinsert(t, "replica", HOFFSET(my_request, replica), H5T_NATIVE_INT64);
+	H5Tinsert(t, "output_tokens", HOFFSET(my_request, output_tokens), H5T_NATIVE_UINT32);
+	H5Tinsert(t, "id", HOFFSET(my_request, id), H5T_NATIVE_UINT64);
+	H5Tinsert(t, "prefill_replica", HOFFSET(my_request, prefill_replica), H5T_NATIVE_INT32);
+	H5Tinsert(t, "first_token", HOFFSET(my_request, first_token), H5T_NATIVE_DOUBLE);
+	H5Tinsert(t, "class", HOFFSET(my_request, cls), H5T_NATIVE_UINT32);
+	H5Tinsert(t, "cached_tokens", HOFFSET(my_request, cached_tokens), H5T_NATIVE_UINT32);
+	H5Tinsert(t, "preemptions", HOFFSET(my_request, preemptions), H5T_NATIVE_UINT32);
+	return t;
+}
+
+/* Read all of /requests; *n gets the row count. */
+static my_request *read_requests(hid_t f, size_t *n)
+{
+	hid_t d = H5Dopen2(f, "/requests", H5P_DEFAULT);
+	assert_true(d >= 0);
+	hid_t sp = H5Dget_space(d);
+	assert_int_equal(H5Sget_simple_extent_ndims(sp), 1);
+	hsize_t dims[1], maxd[1];
+	H5Sget_simple_extent_dims(sp, dims, maxd);
+	assert_true(maxd[0] == H5S_UNLIMITED);
+	*n = (size_t)dims[0];
+	my_request *v = calloc(*n ? *n : 1, sizeof *v);
+	assert_non_null(v);
+	hid_t t = my_request_type();
+	assert_true(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+	H5Tclose(t);
+	H5Sclose(sp);
+	H5Dclose(d);
+	return v;
+}
+
+static void assert_request(const my_request *got, const rec_request *want)
+{
+	assert_true(got->id == want->id);
+	assert_int_equal(got->cls, want->cls);
+	assert_true(got->replica == want->replica);
+	assert_int_equal(got->prefill_replica, want->prefill_replica);
+	assert_same(want->arrival_s, got->arrival);
+	assert_same(want->first_token_s, got->first_token);
+	assert_same(want->finish_s, got->finish);
+	assert_true(got->input_tokens == want->input_tokens);
+	assert_int_equal(got->output_tokens, want->output_tokens);
+	assert_int_equal(got->cached_tokens, want->cached_tokens);
+	assert_int_equal(got->preemptions, want->preemptions);
+	assert_int_equal(got->slo_met, want->slo_met);
+}
+
+/* The file layout of /requests: the fields, packed, little-endian, with one
+ * unit per field in field_units. */
+static void check_requests_layout(hid_t f)
+{
+	static const struct { const char *name; H5T_class_t cls; size_t size; H5T_sign_t sign;
+			      const char *units; } want[] = {
+		{ "id", H5T_INTEGER, 8, H5T_SGN_NONE, "1" },
+		{ "class", H5T_INTEGER, 4, H5T_SGN_NONE, "1" },
+		{ "replica", H5T_INTEGER, 4, H5T_SGN_2, "1" },
+		{ "prefill_replica", H5T_INTEGER, 4, H5T_SGN_2, "1" },
+		{ "arrival", H5T_FLOAT, 8, H5T_SGN_ERROR, "s" },
+		{ "first_token", H5T_FLOAT, 8, H5T_SGN_ERROR, "s" },
+		{ "finish", H5T_FLOAT, 8, H5T_SGN_ERROR, "s" },
+		{ "input_tokens", H5T_INTEGER, 4, H5T_SGN_NONE, "tokens" },
+		{ "output_tokens", H5T_INTEGER, 4, H5T_SGN_NONE, "tokens" },
+		{ "cached_tokens", H5T_INTEGER, 4, H5T_SGN_NONE, "tokens" },
+		{ "preemptions", H5T_INTEGER, 4, H5T_SGN_NONE, "1" },
+		{ "slo_met", H5T_INTEGER, 1, H5T_SGN_NONE, "1" },
+	};
+	const int nf = (int)(sizeof want / sizeof want[0]);
+	hid_t d = H5Dopen2(f, "/requests", H5P_DEFAULT);
+	assert_true(d >= 0);
+	hid_t ft = H5Dget_type(d);
+	assert_int_equal(H5Tget_class(ft), H5T_COMPOUND);
+	assert_int_equal(H5Tget_nmembers(ft), nf);
+	size_t off = 0;
+	for (int i = 0; i < nf; i++) {
+		char *name = H5Tget_member_name(ft, (unsigned)i);
+		assert_string_equal(name, want[i].name);
+		H5free_memory(name);
+		assert_int_equal(H5Tget_member_offset(ft, (unsigned)i), off);
+		hid_t mt = H5Tget_member_type(ft, (unsigned)i);
+		assert_int_equal(H5Tget_class(mt), want[i].cls);
+		assert_int_equal(H5Tget_size(mt), want[i].size);
+		assert_int_equal(H5Tget_order(mt), H5T_ORDER_LE);
+		if (want[i].cls == H5T_INTEGER)
+			assert_int_equal(H5Tget_sign(mt), want[i].sign);
+		H5Tclose(mt);
+		off += want[i].size;
+	}
+	assert_int_equal(H5Tget_size(ft), off); /* packed: no padding in the file */
+	H5Tclose(ft);
+	size_t n;
+	char **u = read_str_array_attr(d, "field_units", &n);
+	assert_int_equal(n, nf);
+	for (int i = 0; i < nf; i++)
+		assert_string_equal(u[i], want[i].units);
+	free_strs(u, n);
+	char **fd = read_str_array_attr(d, "field_descriptions", &n);
+	assert_int_equal(n, nf);
+	for (int i = 0; i < nf; i++)
+		assert_true(fd[i][0] != '\0');
+	free_strs(fd, n);
+	char *s = read_str_attr(d, "units");
+	assert_non_null(strstr(s, "s for arrival"));
+	free(s);
+	H5Dclose(d);
+}
+
 static void check_standard(const char *path)
 {
 	hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -406,7 +615,7 @@ static void check_standard(const char *path)
 	static const char *const expect[] = {
 		"scenario/given", "scenario/resolved", "timeseries/time", "timeseries/site/it_power",
 		"timeseries/site/sparse", "timeseries/racks/power", "timeseries/late/x",
-		"summary/tokens_per_mw", "summary/energy/total", "events",
+		"summary/tokens_per_mw", "summary/energy/total", "events", "requests",
 	};
 	assert_int_equal(w.datasets, (int)(sizeof expect / sizeof expect[0]));
 	for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
@@ -507,6 +716,29 @@ static void check_standard(const char *path)
 	assert_string_equal(ev[2].subject, "");
 	assert_string_equal(ev[2].units, "");
 	assert_string_equal(ev[2].detail, "");
+
+	/* requests: every field of every row, NaN included, and the class names */
+	assert_chunked(f, "/requests", 1, 1024, 0);
+	check_requests_layout(f);
+	size_t nrq;
+	my_request *rq = read_requests(f, &nrq);
+	assert_int_equal(nrq, NREQ);
+	for (size_t i = 0; i < NREQ; i++) {
+		rec_request q = want_request(i);
+		assert_request(&rq[i], &q);
+	}
+	assert_true(isnan(rq[0].first_token) && isnan(rq[2999].finish) && !isnan(rq[1].first_token));
+	assert_true(rq[1024].id == UINT64_C(5000000000) + 7 * 1024);
+	assert_true(rq[0].replica == -1 && rq[2999].output_tokens == 4000000000u - 2999);
+	free(rq);
+	d = H5Dopen2(f, "/requests", H5P_DEFAULT);
+	size_t ncl;
+	char **cl = read_str_array_attr(d, "classes", &ncl);
+	assert_int_equal(ncl, NCLASSES);
+	for (size_t i = 0; i < NCLASSES; i++)
+		assert_string_equal(cl[i], CLASSES[i]);
+	free_strs(cl, ncl);
+	H5Dclose(d);
 
 	H5Fclose(f);
 	assert_no_open_ids();
@@ -701,8 +933,20 @@ static void test_no_series_and_defaults(void **state)
 	assert_int_equal(dims[0], 0);
 	H5Sclose(sp);
 	H5Dclose(d);
+	/* no request rows and no classes: an empty table with the same layout */
+	size_t nrq, ncl;
+	my_request *rq = read_requests(f, &nrq);
+	assert_int_equal(nrq, 0);
+	free(rq);
+	check_requests_layout(f);
+	d = H5Dopen2(f, "/requests", H5P_DEFAULT);
+	char **cl = read_str_array_attr(d, "classes", &ncl);
+	assert_int_equal(ncl, 0);
+	free_strs(cl, ncl);
+	H5Dclose(d);
 	/* default chunking: 1024 rows, deflate 4 */
 	assert_chunked(f, "/timeseries/time", 1, 1024, 0);
+	assert_chunked(f, "/requests", 1, 1024, 0);
 	H5Fclose(f);
 	assert_no_open_ids();
 	assert_null(recorder_sink(NULL));
@@ -833,6 +1077,120 @@ static void test_open_and_close_failures(void **state)
 	assert_no_open_ids();
 }
 
+/* /requests with tiny chunks, classes named after the first rows, and the
+ * calls that are refused (they leave the recorder usable). */
+static void test_requests_misuse(void **state)
+{
+	(void)state;
+	char path[256];
+	path_in(path, sizeof path, "requests.h5");
+	recorder_meta m = test_meta();
+	recorder_opts o = { 9, 4 };
+	recorder *r = NULL;
+	fs_error err;
+	assert_int_equal(recorder_open(path, &m, &o, &r, &err), FS_OK);
+	rec_sink *s = recorder_sink(r);
+	rec_request q = want_request(0);
+	q.cls = 7; /* no classes named yet: any index is taken */
+	assert_int_equal(rec_request_row(s, &q, &err), FS_OK);
+	for (size_t i = 1; i < 10; i++) {
+		rec_request w = want_request(i);
+		assert_int_equal(rec_request_row(s, &w, &err), FS_OK);
+	}
+	const char *bad[] = { "a", NULL };
+	fs_error_clear(&err);
+	assert_int_equal(rec_classes(s, bad, 2, &err), FS_ERR_INTERNAL);
+	assert_non_null(strstr(err.message, "class 1 has no name"));
+	bad[1] = "";
+	assert_int_equal(rec_classes(s, bad, 2, &err), FS_ERR_INTERNAL);
+	assert_int_equal(rec_classes(s, NULL, 2, &err), FS_ERR_INTERNAL);
+	assert_int_equal(rec_classes(s, CLASSES, 1025, &err), FS_ERR_INTERNAL); /* n checked first */
+	assert_non_null(strstr(err.message, "at most 1024"));
+	assert_int_equal(rec_classes(s, CLASSES, NCLASSES, &err), FS_OK);
+	assert_int_equal(rec_classes(s, CLASSES, NCLASSES, &err), FS_ERR_INTERNAL);
+	assert_non_null(strstr(err.message, "twice"));
+	q = want_request(10);
+	q.cls = NCLASSES; /* now out of range: refused */
+	assert_int_equal(rec_request_row(s, &q, &err), FS_ERR_INTERNAL);
+	assert_non_null(strstr(err.message, "class 3"));
+	q = want_request(10);
+	q.arrival_s = NAN;
+	assert_int_equal(rec_request_row(s, &q, &err), FS_ERR_INTERNAL);
+	assert_non_null(strstr(err.message, "arrival"));
+	assert_int_equal(rec_request_row(s, NULL, &err), FS_ERR_INTERNAL);
+	for (size_t i = 10; i < 13; i++) {
+		rec_request w = want_request(i);
+		assert_int_equal(rec_request_row(s, &w, &err), FS_OK);
+	}
+	/* the null sink and a NULL sink take rows too */
+	assert_int_equal(rec_request_row(rec_null(), &q, &err), FS_OK);
+	assert_int_equal(rec_classes(rec_null(), CLASSES, NCLASSES, &err), FS_OK);
+	assert_int_equal(rec_request_row(NULL, &q, &err), FS_OK);
+	assert_int_equal(recorder_close(r, &err), FS_OK);
+
+	hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	assert_true(f >= 0);
+	size_t n;
+	my_request *rq = read_requests(f, &n);
+	assert_int_equal(n, 13);
+	for (size_t i = 0; i < n; i++) {
+		rec_request w = want_request(i);
+		if (i == 0)
+			w.cls = 7;
+		assert_request(&rq[i], &w);
+	}
+	free(rq);
+	hid_t d = H5Dopen2(f, "/requests", H5P_DEFAULT);
+	hid_t p = H5Dget_create_plist(d);
+	hsize_t c[1];
+	assert_int_equal(H5Pget_chunk(p, 1, c), 1);
+	assert_int_equal(c[0], 4);
+	H5Pclose(p);
+	char **cl = read_str_array_attr(d, "classes", &n);
+	assert_int_equal(n, NCLASSES);
+	assert_string_equal(cl[2], CLASSES[2]);
+	free_strs(cl, n);
+	H5Dclose(d);
+	H5Fclose(f);
+	assert_no_open_ids();
+}
+
+/* A failed /requests write is sticky like any other and names the table. */
+static void test_requests_failure_is_sticky(void **state)
+{
+	(void)state;
+	char path[256];
+	path_in(path, sizeof path, "broken_rq.h5");
+	recorder_meta m = test_meta();
+	recorder_opts o = { 4, 4 };
+	recorder *r = NULL;
+	fs_error err;
+	assert_int_equal(recorder_open(path, &m, &o, &r, &err), FS_OK);
+	rec_sink *s = recorder_sink(r);
+	char tmp[300];
+	snprintf(tmp, sizeof tmp, "%s", recorder_tmp_path(r));
+	hid_t ids[16];
+	ssize_t n = H5Fget_obj_ids((hid_t)H5F_OBJ_ALL, H5F_OBJ_DATASET, 16, ids);
+	assert_true(n >= 3);
+	for (ssize_t i = 0; i < n; i++)
+		H5Dclose(ids[i]);
+	rec_request q = want_request(0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rec_request_row(s, &q, &err), FS_OK); /* still buffered */
+	fs_error_clear(&err);
+	assert_int_equal(rec_request_row(s, &q, &err), FS_ERR_HDF5);
+	assert_non_null(strstr(err.message, "/requests"));
+	assert_non_null(strstr(err.message, path));
+	assert_int_equal(rec_request_row(s, &q, &err), FS_ERR_HDF5);
+	assert_non_null(strstr(err.message, "earlier error"));
+	assert_int_equal(rec_classes(s, CLASSES, NCLASSES, &err), FS_ERR_HDF5);
+	assert_int_equal(recorder_close(r, &err), FS_ERR_HDF5);
+	assert_non_null(strstr(err.message, "/requests"));
+	assert_false(exists(tmp));
+	assert_false(exists(path));
+	assert_no_open_ids();
+}
+
 /* Pull the datasets out from under the recorder (closing its ids behind its
  * back) to see a library failure turn into a sticky error that names the file
  * and dataset, and close() refuse to publish the file. */
@@ -885,6 +1243,8 @@ int main(void)
 		cmocka_unit_test(test_misuse),
 		cmocka_unit_test(test_open_and_close_failures),
 		cmocka_unit_test(test_hdf5_failure_is_sticky),
+		cmocka_unit_test(test_requests_misuse),
+		cmocka_unit_test(test_requests_failure_is_sticky),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
