@@ -1,7 +1,7 @@
 /*
  * hw.h - the hardware and LLM catalog types.
  *
- * Plain structs with SI fields, filled from scenarios/catalog/*.yaml (each
+ * Plain structs with SI fields, filled from scenarios/catalog/ (one YAML file per kind) (each
  * figure with its source in a comment there) and overridable from a scenario.
  * Models read them; nothing here allocates.  Derived LLM quantities (FLOPs per
  * token, weight bytes, KV bytes per token) are functions below, so there is
