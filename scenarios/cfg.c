@@ -1013,3 +1013,13 @@ int cfg_apply_set(ynode **root, const char *assignment, fs_error *err)
 	ynode_free(value);
 	return 0;
 }
+
+int cfg_status_of(const cfg_map *m)
+{
+	return m->c->status;
+}
+
+ynode *cfg_node_of(const cfg_map *m)
+{
+	return m->node;
+}

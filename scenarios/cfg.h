@@ -94,6 +94,13 @@ int cfg_item_string(cfg_map *list, size_t i, char *out, size_t n);
 int cfg_fail(cfg_map *m, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The sticky status of the cfg a view belongs to (0 or the first error). */
+int cfg_status_of(const cfg_map *m);
+
+/* The YAML node behind a view (NULL when absent), for readers with a schema of
+ * their own such as the catalog overrides. */
+ynode *cfg_node_of(const cfg_map *m);
+
 /* Report the first key of m that no getter asked for. */
 int cfg_close(cfg_map *m);
 

@@ -95,6 +95,290 @@ static void read_station(cfg_map *root, scenario *sc)
 	sc->has_station = true;
 }
 
+/* --- the factory: racks, serving pools, workload ---------------------------------- */
+
+static const char *const roles[] = { "both", "prefill", "decode", NULL };
+static const char *const routers[] = { "round_robin", "least_work", "prefix_aware", NULL };
+static const char *const preempts[] = { "recompute", "swap", NULL };
+static const char *const processes[] = { "poisson", "gamma", "diurnal", "trace", NULL };
+static const char *const lengths[] = { "fixed", "lognormal", "empirical", NULL };
+static const char *const formats[] = { "azure", "jsonl", NULL };
+static const char *const columns[] = { "input", "output", NULL };
+
+/* Relative data paths resolve against the scenario's directory when the file
+ * is there, else against the working directory. */
+static void resolve_path(const char *scenario_path, const char *given, char *out, size_t n)
+{
+	snprintf(out, n, "%s", given);
+	if (given[0] == '/' || !scenario_path)
+		return;
+	const char *slash = strrchr(scenario_path, '/');
+	if (!slash)
+		return;
+	char cand[2048];
+	snprintf(cand, sizeof cand, "%.*s/%s", (int)(slash - scenario_path), scenario_path, given);
+	FILE *f = fopen(cand, "r");
+	if (f) {
+		fclose(f);
+		size_t len = strlen(cand);
+		if (len < n)
+			memcpy(out, cand, len + 1);
+	}
+}
+
+static void read_racks(cfg_map *root, scenario *sc)
+{
+	cfg_map *list = cfg_list(root, "racks", true);
+	size_t n = cfg_len(list);
+	if (n > SC_MAX_RACKS) {
+		cfg_fail(root, "racks", "%zu rack entries; expected at most %d", n, SC_MAX_RACKS);
+		return;
+	}
+	for (size_t i = 0; i < n && !cfg_status_of(root); i++) {
+		cfg_map *m = cfg_item_map(list, i);
+		scenario_racks *r = &sc->racks[i];
+		int64_t count = 0;
+		cfg_string(m, "type", NULL, r->type, sizeof r->type);
+		cfg_int(m, "count", NULL, 1, 1000000, &count);
+		if (!cfg_status_of(root) && !catalog_rack(&sc->cat, r->type))
+			cfg_fail(m, "type", "unknown rack type '%s'; expected one of the catalog's "
+					    "racks (factorysim catalog racks)",
+				 r->type);
+		r->count = (int)count;
+		cfg_close(m);
+		sc->n_racks = i + 1;
+	}
+}
+
+static int racks_of(const scenario *sc, const char *type)
+{
+	int n = 0;
+	for (size_t i = 0; i < sc->n_racks; i++)
+		if (!strcmp(sc->racks[i].type, type))
+			n += sc->racks[i].count;
+	return n;
+}
+
+static void read_pool(cfg_map *m, scenario *sc, srv_pool_params *p, srv_pool_hw *hw)
+{
+	const int64_t one = 1, zero = 0;
+	const int64_t def_tokens = 8192, def_seqs = 256, def_block = 16;
+	const int def_role = SRV_ROLE_BOTH, def_router = SRV_LEAST_WORK, def_pre = SRV_RECOMPUTE;
+	const double reserve = 0.1, prefix = 0.0, zero_d = 0, off_bw = 50e9;
+	const bool no = false;
+	int64_t v;
+
+	cfg_string(m, "name", NULL, p->name, sizeof p->name);
+	cfg_string(m, "model", NULL, p->model, sizeof p->model);
+	cfg_string(m, "rack", NULL, p->rack, sizeof p->rack);
+	if (cfg_status_of(m))
+		return;
+	hw->llm = catalog_llm(&sc->cat, p->model);
+	hw->rack = catalog_rack(&sc->cat, p->rack);
+	if (!hw->llm) {
+		cfg_fail(m, "model", "unknown model '%s'; expected one of the catalog's models "
+				     "(factorysim catalog models)",
+			 p->model);
+		return;
+	}
+	if (!hw->rack) {
+		cfg_fail(m, "rack", "unknown rack type '%s'; expected one of the catalog's racks",
+			 p->rack);
+		return;
+	}
+	/* which GPUs of the rack: by type name, default the first group */
+	char gpu[HW_NAME_LEN];
+	cfg_string(m, "gpu", hw->rack->groups[0].gpu, gpu, sizeof gpu);
+	p->rack_group = -1;
+	for (int g = 0; g < hw->rack->n_groups; g++)
+		if (!strcmp(hw->rack->groups[g].gpu, gpu))
+			p->rack_group = g;
+	if (!cfg_status_of(m) && p->rack_group < 0) {
+		cfg_fail(m, "gpu", "rack %s has no %s GPUs; expected %s%s%s", p->rack, gpu,
+			 hw->rack->groups[0].gpu, hw->rack->n_groups > 1 ? " or " : "",
+			 hw->rack->n_groups > 1 ? hw->rack->groups[1].gpu : "");
+		return;
+	}
+	hw->gpu = catalog_gpu(&sc->cat, gpu);
+	int have = racks_of(sc, p->rack);
+	if (have == 0) {
+		cfg_fail(m, "rack", "no racks of type %s in `racks`; expected a racks entry for it",
+			 p->rack);
+		return;
+	}
+	int64_t def_racks = have;
+	cfg_int(m, "racks", &def_racks, 1, have, &v);
+	p->racks = (int)v;
+	cfg_int(m, "replicas", &zero, 0, 10000000, &v);
+	p->replicas = (int)v;
+
+	cfg_map *par = cfg_map_get(m, "parallel", false);
+	cfg_int(par, "tp", &one, 1, 4096, &v);
+	p->tp = (int)v;
+	cfg_int(par, "pp", &one, 1, 1024, &v);
+	p->pp = (int)v;
+	cfg_int(par, "ep", &one, 1, 4096, &v);
+	p->ep = (int)v;
+	cfg_bool(par, "dp_attention", &no, &p->dp_attention);
+	cfg_close(par);
+
+	cfg_enum(m, "role", roles, &def_role, &p->role);
+	cfg_enum(m, "router", routers, &def_router, &p->router);
+
+	cfg_map *bat = cfg_map_get(m, "batching", false);
+	cfg_int(bat, "max_tokens", &def_tokens, 1, 1 << 24, &v);
+	p->max_batch_tokens = (uint32_t)v;
+	cfg_int(bat, "max_seqs", &def_seqs, 1, 1 << 20, &v);
+	p->max_seqs = (uint32_t)v;
+	cfg_int(bat, "chunk", &zero, 0, 1 << 24, &v);
+	p->chunk_tokens = (uint32_t)v;
+	cfg_close(bat);
+	if (!cfg_status_of(m) && p->max_seqs > p->max_batch_tokens)
+		cfg_fail(m, "batching", "max_seqs %u exceeds max_tokens %u; expected max_seqs <= "
+					"max_tokens",
+			 p->max_seqs, p->max_batch_tokens);
+
+	cfg_map *kv = cfg_map_get(m, "kv", false);
+	cfg_int(kv, "block", &def_block, 1, 4096, &v);
+	p->block_tokens = (uint32_t)v;
+	cfg_quantity(kv, "reserve", "1", &reserve, CFG_BETWEEN(0, 0.95), &p->kv_reserve);
+	cfg_quantity(kv, "prefix_cache", "1", &prefix, CFG_BETWEEN(0, 0.9), &p->prefix_share);
+	cfg_enum(kv, "preemption", preempts, &def_pre, &p->preemption);
+	cfg_map *off = cfg_map_get(kv, "offload", false);
+	cfg_quantity(off, "capacity", "B", &zero_d, CFG_GE(0), &p->offload_bytes);
+	cfg_quantity(off, "bandwidth", "B/s", &off_bw, CFG_GT(0), &p->offload_bw);
+	cfg_close(off);
+	cfg_close(kv);
+	if (cfg_status_of(m))
+		return;
+	/* placement and the perf model's own checks, reported at this pool */
+	fs_error e;
+	fs_error_clear(&e);
+	perf_model pm;
+	if (serving_pool_replicas(p, hw, &e) < 0)
+		cfg_fail(m, "parallel", "%s", e.message);
+	else if (perf_init(&pm, hw->gpu, hw->llm, p->tp, p->pp, p->ep, p->dp_attention,
+			   p->tp * p->pp > hw->rack->nvlink_domain, &e))
+		cfg_fail(m, "model", "%s", e.message);
+	cfg_close(m);
+}
+
+static void read_serving(cfg_map *root, scenario *sc)
+{
+	cfg_map *m = cfg_map_get(root, "serving", true);
+	const bool no = false;
+	const double zero = 0, lat = 10e-6;
+	cfg_bool(m, "naive", &no, &sc->serving.naive);
+	cfg_map *kt = cfg_map_get(m, "kv_transfer", false);
+	cfg_quantity(kt, "bandwidth", "B/s", &zero, CFG_GE(0), &sc->serving.kv_transfer_bw);
+	cfg_quantity(kt, "latency", "s", &lat, CFG_GE(0), &sc->serving.kv_transfer_latency_s);
+	cfg_close(kt);
+	cfg_map *list = cfg_list(m, "pools", true);
+	size_t n = cfg_len(list);
+	if (!cfg_status_of(m) && (n == 0 || n > SC_MAX_POOLS))
+		cfg_fail(m, "pools", "%zu pools; expected 1 to %d", n, SC_MAX_POOLS);
+	for (size_t i = 0; i < n && !cfg_status_of(m); i++) {
+		read_pool(cfg_item_map(list, i), sc, &sc->pools[i], &sc->pool_hw[i]);
+		sc->serving.n_pools = i + 1;
+	}
+	cfg_close(m);
+	sc->serving.pools = sc->pools;
+	sc->has_serving = true;
+}
+
+static void read_length(cfg_map *m, const char *key, scenario *sc, wl_length_params *l,
+			double def_mean)
+{
+	cfg_map *x = cfg_map_get(m, key, false);
+	const int def_kind = WL_LOGNORMAL, def_col = 0;
+	const double one = 1.0, zero = 0;
+	cfg_enum(x, "distribution", lengths, &def_kind, &l->kind);
+	if (l->kind == WL_EMPIRICAL) {
+		char file[WL_PATH_LEN];
+		cfg_string(x, "file", NULL, file, sizeof file);
+		resolve_path(sc->path, file, l->empirical, sizeof l->empirical);
+		cfg_enum(x, "column", columns, &def_col, &l->empirical_column);
+	} else {
+		cfg_quantity(x, "mean", "1", &def_mean, CFG_GE(1), &l->mean);
+		if (l->kind == WL_LOGNORMAL)
+			cfg_quantity(x, "cv", "1", &one, CFG_GE(0), &l->cv);
+	}
+	cfg_quantity(x, "min", "1", &one, CFG_GE(1), &l->min);
+	cfg_quantity(x, "max", "1", &zero, CFG_GE(0), &l->max);
+	cfg_close(x);
+}
+
+static void read_class(cfg_map *m, scenario *sc, wl_class_params *c)
+{
+	const int def_proc = WL_POISSON, def_fmt = WL_TRACE_AZURE_CSV;
+	const double one = 1.0, zero = 0, day = 86400, half = 0.5, think = 30;
+	const bool no = false;
+	const int64_t zero_i = 0;
+	int64_t v;
+	cfg_string(m, "name", NULL, c->name, sizeof c->name);
+	cfg_string(m, "model", NULL, c->model, sizeof c->model);
+	if (!cfg_status_of(m) && !catalog_llm(&sc->cat, c->model))
+		cfg_fail(m, "model", "unknown model '%s'; expected one of the catalog's models",
+			 c->model);
+
+	cfg_map *a = cfg_map_get(m, "arrival", true);
+	cfg_enum(a, "process", processes, &def_proc, &c->arrival);
+	if (c->arrival != WL_TRACE)
+		cfg_quantity(a, "rate", "1/s", NULL, CFG_GT(0), &c->rate);
+	if (c->arrival == WL_GAMMA)
+		cfg_quantity(a, "cv", "1", &one, CFG_GT_LE(0, 100), &c->cv);
+	if (c->arrival == WL_DIURNAL) {
+		cfg_quantity(a, "amplitude", "1", &half, CFG_BETWEEN(0, 1), &c->diurnal_amplitude);
+		cfg_quantity(a, "period", "s", &day, CFG_GT(0), &c->diurnal_period_s);
+		cfg_quantity(a, "phase", "s", &zero, CFG_ANY, &c->diurnal_phase_s);
+	}
+	if (c->arrival == WL_TRACE) {
+		char file[WL_PATH_LEN];
+		cfg_string(a, "file", NULL, file, sizeof file);
+		resolve_path(sc->path, file, c->trace.path, sizeof c->trace.path);
+		cfg_enum(a, "format", formats, &def_fmt, &c->trace.format);
+		cfg_quantity(a, "time_scale", "1", &one, CFG_GT(0), &c->trace.time_scale);
+		cfg_quantity(a, "rate_multiplier", "1", &one, CFG_GT_LE(0, 1000),
+			     &c->trace.rate_multiplier);
+		cfg_bool(a, "loop", &no, &c->trace.loop);
+	}
+	cfg_close(a);
+	if (c->arrival != WL_TRACE) {
+		read_length(m, "input", sc, &c->input, 1000);
+		read_length(m, "output", sc, &c->output, 200);
+	}
+	cfg_int(m, "system_prompt", &zero_i, 0, 1 << 24, &v);
+	c->system_prompt_tokens = (uint32_t)v;
+	cfg_map *ses = cfg_map_get(m, "session", false);
+	c->session.enabled = cfg_present(ses);
+	if (c->session.enabled) {
+		const double turns = 3;
+		cfg_quantity(ses, "turns", "1", &turns, CFG_GE(1), &c->session.turns_mean);
+		cfg_quantity(ses, "think", "s", &think, CFG_GE(0), &c->session.think_mean_s);
+		read_length(ses, "input", sc, &c->session.turn_input, 200);
+	}
+	cfg_close(ses);
+	cfg_map *slo = cfg_map_get(m, "slo", false);
+	cfg_quantity(slo, "ttft", "s", &zero, CFG_GE(0), &c->slo_ttft_s);
+	cfg_quantity(slo, "tpot", "s", &zero, CFG_GE(0), &c->slo_tpot_s);
+	cfg_close(slo);
+	cfg_int(m, "priority", &zero_i, -1000, 1000, &v);
+	c->priority = (int)v;
+	cfg_close(m);
+}
+
+static void read_workload(cfg_map *root, scenario *sc)
+{
+	cfg_map *list = cfg_list(root, "workload", true);
+	size_t n = cfg_len(list);
+	if (!cfg_status_of(root) && (n == 0 || n > SC_MAX_CLASSES))
+		cfg_fail(root, "workload", "%zu classes; expected 1 to %d", n, SC_MAX_CLASSES);
+	for (size_t i = 0; i < n && !cfg_status_of(root); i++) {
+		read_class(cfg_item_map(list, i), sc, &sc->classes[i]);
+		sc->n_classes = i + 1;
+	}
+}
+
 /* Read every key of the schema; the first problem stops the reading. */
 static int read_schema(cfg *c, scenario *sc, fs_error *err)
 {
@@ -119,12 +403,34 @@ static int read_schema(cfg *c, scenario *sc, fs_error *err)
 		read_output(root, sc);
 	if (!cfg_status(c) && cfg_has(root, "station"))
 		read_station(root, sc);
+	bool factory = cfg_has(root, "racks") || cfg_has(root, "serving") || cfg_has(root, "workload");
+	if (!cfg_status(c) && factory) {
+		/* the catalog: built in, then the scenario's own entries and overrides */
+		int rc = catalog_load_builtin(&sc->cat, err);
+		if (rc)
+			return rc;
+		if (cfg_has(root, "catalog")) {
+			ypair *pr = ynode_find(cfg_node_of(root), "catalog");
+			rc = catalog_apply(&sc->cat, pr->value, err);
+			if (rc)
+				return rc;
+		}
+		read_racks(root, sc);
+		if (!cfg_status(c))
+			read_serving(root, sc);
+		if (!cfg_status(c))
+			read_workload(root, sc);
+	}
 	cfg_close(root);
 	int rc = cfg_status(c);
 	if (rc)
 		return rc;
 	if (sc->has_station)
 		rc = station_params_check(&sc->station, err);
+	for (size_t i = 0; i < sc->n_classes && !rc; i++)
+		rc = workload_class_check(&sc->classes[i], i, err);
+	sc->serving.requests_fraction = sc->output.requests_fraction;
+	sc->serving.tick_s = sc->tick_s;
 	return rc;
 }
 
@@ -184,5 +490,6 @@ void scenario_clear(scenario *sc)
 		return;
 	free(sc->text_given);
 	free(sc->text_resolved);
+	catalog_clear(&sc->cat);
 	memset(sc, 0, sizeof *sc);
 }

@@ -18,8 +18,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "catalog.h"
 #include "error.h"
+#include "serving.h"
 #include "station.h"
+#include "workload.h"
+
+#define SC_MAX_RACKS 32
+#define SC_MAX_POOLS 32
+#define SC_MAX_CLASSES 32
+
+typedef struct scenario_racks {
+	char type[HW_NAME_LEN];  /* rack_spec name */
+	int count;
+} scenario_racks;
 
 typedef struct scenario_output {
 	char file[1024];          /* HDF5 output path; "" = <name>.h5 */
@@ -38,6 +50,16 @@ typedef struct scenario {
 	scenario_output output;
 	bool has_station;
 	station_params station;
+	/* the factory: racks, serving pools on them, and the request classes */
+	scenario_racks racks[SC_MAX_RACKS];
+	size_t n_racks;
+	bool has_serving;
+	srv_params serving;              /* .pools points at pools[] */
+	srv_pool_params pools[SC_MAX_POOLS];
+	srv_pool_hw pool_hw[SC_MAX_POOLS]; /* into cat */
+	wl_class_params classes[SC_MAX_CLASSES];
+	size_t n_classes;
+	catalog cat;             /* built-in catalog + the scenario's overrides (owned) */
 	char *text_given;        /* the main file as given, includes appended (owned) */
 	char *text_resolved;     /* resolved YAML (owned) */
 } scenario;

@@ -27,12 +27,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "error.h"
 #include "recorder.h"
 #include "scenario.h"
 #include "sim.h"
+#include "serving.h"
 #include "station.h"
-#include "version.h" /* generated: FS_GIT_REV */
+#include "version.h"
+#include "workload.h" /* generated: FS_GIT_REV */
 
 #ifndef FS_VERSION
 #define FS_VERSION "0.0.0"
@@ -81,6 +84,9 @@ static const verb_help HELP[] = {
 	{ "validate", "factorysim validate SCENARIO [--set PATH=VALUE]... [--resolved]",
 	  "Check a scenario without running it.  With --resolved, print the scenario with\n"
 	  "every default filled in and every quantity in SI units.\n" },
+	{ "catalog", "factorysim catalog [gpus|racks|models]",
+	  "List the built-in hardware and LLM catalog with its figures.  Every entry can\n"
+	  "be overridden, and new ones added, under a scenario's `catalog:` key.\n" },
 	{ "version", "factorysim version", "Print the version and git revision.\n" },
 	{ "help", "factorysim help [VERB]", "Show the verbs, or one verb's options.\n" },
 };
@@ -232,6 +238,26 @@ static int cmd_validate(int argc, char **argv)
 	return 0;
 }
 
+/* --- catalog ---------------------------------------------------------------------- */
+
+static int cmd_catalog(int argc, char **argv)
+{
+	if (argc > 1)
+		return usage_error("catalog", "unexpected argument '%s'", argv[1]);
+	const char *which = argc == 1 ? argv[0] : NULL;
+	if (which && strcmp(which, "gpus") && strcmp(which, "racks") && strcmp(which, "models"))
+		return usage_error("catalog", "unknown table '%s'; expected gpus, racks or models",
+				   which);
+	catalog c = { 0 };
+	fs_error err;
+	fs_error_clear(&err);
+	if (catalog_load_builtin(&c, &err))
+		return report(&err);
+	int rc = catalog_print(stdout, &c, which);
+	catalog_clear(&c);
+	return rc ? 1 : 0;
+}
+
 /* --- run ------------------------------------------------------------------------ */
 
 typedef struct run_ctx {
@@ -291,7 +317,43 @@ typedef struct run_summary {
 	uint64_t events;
 	bool has_station;
 	station_result st;
+	bool has_serving;
+	srv_result sv;
 } run_summary;
+
+static void json_class(FILE *f, const srv_class_result *c)
+{
+	fprintf(f, "{\"arrived\":%" PRIu64 ",\"finished\":%" PRIu64 ",\"slo_met\":%" PRIu64
+		   ",\"preemptions\":%" PRIu64 ",\"cached_tokens\":%" PRIu64
+		   ",\"input_tokens\":%" PRIu64 ",\"output_tokens\":%" PRIu64,
+		c->arrived, c->finished, c->slo_met, c->preemptions, c->cached_tokens, c->input_tokens,
+		c->output_tokens);
+	struct {
+		const char *k;
+		double v;
+	} kv[] = { { "output_tokens_per_s", c->output_tokens_per_s },
+		   { "input_tokens_per_s", c->input_tokens_per_s },
+		   { "goodput_tokens_per_s", c->goodput_tokens_per_s },
+		   { "slo_attainment", c->slo_attainment },
+		   { "ttft_mean_s", c->ttft_mean_s },
+		   { "ttft_p50_s", c->ttft_p50_s },
+		   { "ttft_p90_s", c->ttft_p90_s },
+		   { "ttft_p99_s", c->ttft_p99_s },
+		   { "tpot_mean_s", c->tpot_mean_s },
+		   { "tpot_p50_s", c->tpot_p50_s },
+		   { "tpot_p90_s", c->tpot_p90_s },
+		   { "tpot_p99_s", c->tpot_p99_s },
+		   { "e2e_mean_s", c->e2e_mean_s },
+		   { "e2e_p50_s", c->e2e_p50_s },
+		   { "e2e_p99_s", c->e2e_p99_s },
+		   { "queue_mean_s", c->queue_mean_s },
+		   { "queue_p99_s", c->queue_p99_s } };
+	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+		fprintf(f, ",\"%s\":", kv[i].k);
+		json_num(f, kv[i].v);
+	}
+	fputc('}', f);
+}
 
 static void print_json(const run_summary *r)
 {
@@ -327,7 +389,34 @@ static void print_json(const run_summary *r)
 		}
 		fputc('}', f);
 	}
+	if (r->has_serving) {
+		const srv_result *v = &r->sv;
+		fprintf(f, ",\"serving\":{\"replicas\":%" PRIu64 ",\"gpus\":%" PRIu64
+			   ",\"iterations\":%" PRIu64 ",\"stretches\":%" PRIu64
+			   ",\"perf_model\":\"%s\",\"kv_occupancy_mean\":",
+			v->replicas, v->gpus, v->iterations, v->stretches,
+			v->calibrated ? "calibrated" : "datasheet roofline (uncalibrated)");
+		json_num(f, v->kv_occupancy_mean);
+		fputs(",\"overall\":", f);
+		json_class(f, &v->overall);
+		fputs(",\"classes\":{", f);
+		for (size_t i = 0; i < v->n_classes; i++) {
+			if (i)
+				fputc(',', f);
+			json_str(f, v->classes[i].name);
+			fputc(':', f);
+			json_class(f, &v->classes[i]);
+		}
+		fputs("}}", f);
+	}
 	fputs("}\n", f);
+}
+
+static void text_class(const srv_class_result *c)
+{
+	printf("  %-14s %9" PRIu64 " %11.1f %11.1f %8.3f %8.3f %8.1f %8.1f %6.1f %%\n", c->name,
+	       c->finished, c->output_tokens_per_s, c->goodput_tokens_per_s, c->ttft_p50_s,
+	       c->ttft_p99_s, 1e3 * c->tpot_p50_s, 1e3 * c->tpot_p99_s, 100 * c->slo_attainment);
 }
 
 static void print_text(const run_summary *r)
@@ -356,12 +445,30 @@ static void print_text(const run_summary *r)
 		printf("  utilization %.2f %%, mean queue %.4g\n", 100 * s->utilization,
 		       s->queue_mean);
 	}
+	if (r->has_serving) {
+		const srv_result *v = &r->sv;
+		printf("serving       %" PRIu64 " replicas on %" PRIu64 " GPUs; perf model: %s\n",
+		       v->replicas, v->gpus,
+		       v->calibrated ? "calibrated" : "datasheet roofline (uncalibrated)");
+		printf("  %-14s %9s %11s %11s %8s %8s %8s %8s %8s\n", "class", "finished", "out tok/s",
+		       "goodput/s", "TTFT p50", "TTFT p99", "TPOT p50", "TPOT p99", "SLO");
+		printf("  %-14s %9s %11s %11s %8s %8s %8s %8s %8s\n", "", "", "", "", "s", "s", "ms",
+		       "ms", "");
+		for (size_t i = 0; i < v->n_classes; i++)
+			text_class(&v->classes[i]);
+		if (v->n_classes > 1)
+			text_class(&v->overall);
+		printf("  KV occupancy %.1f %% (mean), %" PRIu64 " iterations in %" PRIu64
+		       " events of the engine\n",
+		       100 * v->kv_occupancy_mean, v->iterations, v->stretches);
+	}
 	printf("output        %s\n", r->output);
 }
 
 static int run_scenario(const run_opts *o, const scenario *sc, const char *out_path,
-			run_summary *sum, fs_error *err)
+			run_summary *sum, serving **sv_out, fs_error *err)
 {
+	*sv_out = NULL;
 	recorder_meta meta = { .version = FS_VERSION,
 			       .git_revision = FS_GIT_REV,
 			       .scenario_name = sc->name,
@@ -380,6 +487,8 @@ static int run_scenario(const run_opts *o, const scenario *sc, const char *out_p
 
 	sim *s = sim_create(1024);
 	station *st = NULL;
+	workload *wl = NULL;
+	serving *sv = NULL;
 	if (!s) {
 		recorder_abort(rec);
 		return fs_error_msg(err, FS_ERR_NOMEM, "cannot create the event engine");
@@ -387,6 +496,12 @@ static int run_scenario(const run_opts *o, const scenario *sc, const char *out_p
 	if (sc->has_station)
 		rc = station_create(s, &sc->station, sc->seed, sc->replication, sc->warmup_s,
 				    sc->duration_s, sink, &st, err);
+	if (!rc && sc->has_serving) {
+		rc = workload_create(sc->classes, sc->n_classes, sc->seed, sc->replication, &wl, err);
+		if (!rc)
+			rc = serving_create(s, &sc->serving, sc->pool_hw, wl, sc->seed, sc->replication,
+					    sc->warmup_s, sink, &sv, err);
+	}
 	run_ctx ctx = { .sink = sink,
 			.progress = !o->quiet && isatty(STDERR_FILENO),
 			.end = sim_from_s(sc->warmup_s + sc->duration_s) };
@@ -406,6 +521,17 @@ static int run_scenario(const run_opts *o, const scenario *sc, const char *out_p
 		sum->has_station = true;
 		rc = station_result_record(&sum->st, sink, err);
 	}
+	if (!rc && sv) {
+		serving_result(sv, &sum->sv);
+		sum->has_serving = true;
+		rc = serving_result_record(&sum->sv, sink, err);
+	}
+	if (rc || !sv) {
+		serving_destroy(sv);
+		sv = NULL;
+	}
+	*sv_out = sv; /* kept until the summary is printed: it owns the class results */
+	workload_destroy(wl);
 	station_destroy(st);
 	sim_destroy(s);
 	if (rc) {
@@ -439,7 +565,8 @@ static int cmd_run(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	run_summary sum = { .sc = &sc, .output = out };
-	rc = run_scenario(&o, &sc, out, &sum, &err);
+	serving *sv = NULL;
+	rc = run_scenario(&o, &sc, out, &sum, &sv, &err);
 	if (rc) {
 		int status = report(&err);
 		scenario_clear(&sc);
@@ -449,6 +576,7 @@ static int cmd_run(int argc, char **argv)
 		print_json(&sum);
 	else if (!o.quiet)
 		print_text(&sum);
+	serving_destroy(sv);
 	scenario_clear(&sc);
 	return 0;
 }
@@ -464,6 +592,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 2, argv + 2);
 	if (!strcmp(verb, "validate"))
 		return cmd_validate(argc - 2, argv + 2);
+	if (!strcmp(verb, "catalog"))
+		return cmd_catalog(argc - 2, argv + 2);
 	if (!strcmp(verb, "version") || !strcmp(verb, "--version")) {
 		printf("factorysim %s (git %s)\n", FS_VERSION, FS_GIT_REV);
 		return 0;

@@ -1,0 +1,1663 @@
+/*
+ * serving.c - the serving twin (see serving.h for the model and the
+ * fast-forward argument).
+ *
+ * Layout.  Live requests sit in one slab (rq[]) recycled through a free list;
+ * replicas refer to them by index through intrusive lists: a FIFO of waiting
+ * requests, the running list in admission order (its tail is the preemption
+ * victim), the prefill list, and a min-heap of decoders by the iteration in
+ * which they finish.  Decoders are advanced lazily: a decoder's context at
+ * iteration I is ctx0 + (I - join), so a stretch of K iterations costs O(1)
+ * for the context sum and O(block size) for the KV block count (decoders are
+ * bucketed by the phase of their context modulo the block size; the bucket
+ * that crosses a block boundary at iteration I is (1 - I) mod B).
+ *
+ * Time.  A busy replica keeps its clock as anchor [ns] + fp [2^-16 ns]; an
+ * iteration boundary fires at anchor + (fp >> 16).  The fraction of a
+ * nanosecond is carried from one iteration to the next, so a stretch summed in
+ * closed form and the same iterations summed one by one land on the same
+ * nanosecond.  Rebasing (moving whole nanoseconds from fp into anchor) changes
+ * no boundary and keeps fp small.
+ *
+ * Order at a boundary (the same in both modes): finish the iteration (tokens,
+ * first tokens, finishes, prefill completions), allocate this iteration's KV
+ * growth, join completed prefills to the decoders, preempt while the blocks
+ * overflow, admit waiting requests in FIFO order, compose the batch, time it.
+ */
+#include "serving.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+#include "stats.h"
+
+#define NIL UINT32_MAX
+#define STRETCH_MAX 65536 /* iterations per fast-forwarded stretch */
+
+enum { EV_ARRIVAL, EV_TURN, EV_ITER_END, EV_KV_DONE, EV_WARMUP, EV_COUNT };
+/* Arrivals fire before iteration boundaries of the same nanosecond, so a
+ * request arriving exactly at a boundary is admitted there in both modes. */
+#define PRIO_ARRIVAL 64
+#define PRIO_ITER 128
+
+enum { RQ_FREE, RQ_PENDING, RQ_WAITING, RQ_PREFILL, RQ_DECODE, RQ_TRANSFER };
+
+typedef struct rq {
+	wl_request w;
+	sim_time first_token; /* -1: none yet */
+	sim_time admitted;    /* first admission, -1: none */
+	int32_t replica, prefill_replica;
+	uint32_t target;      /* prefill target: input (+ generated after a recompute) */
+	uint32_t done;        /* prefill tokens whose KV exists, cached included */
+	uint32_t cached;
+	uint32_t generated;
+	uint32_t blocks;      /* blocks held, except decoders (derived from ctx) */
+	uint32_t preemptions;
+	uint32_t chunk;       /* prefill tokens in the iteration in flight */
+	uint8_t state;
+	uint8_t swapped;
+	int64_t join;         /* decoders: first decode iteration */
+	uint32_t ctx0;        /* context at `join` */
+	int64_t finish_iter;  /* last decode iteration */
+	uint32_t heap_pos;
+	uint32_t prev, next;  /* running list */
+	uint32_t pprev, pnext; /* prefill list */
+	uint32_t qnext;       /* waiting FIFO / free list */
+} rq;
+
+/* --- prefix cache: LRU over two tiers (HBM, offload) ---------------------------- */
+
+typedef struct pc_entry {
+	uint64_t id;
+	uint32_t tokens;
+	uint8_t tier; /* 1 HBM, 2 offload */
+	uint32_t prev, next;
+} pc_entry;
+
+typedef struct pcache {
+	pc_entry *e;
+	uint32_t n, cap, free_head;
+	uint32_t *table; /* open addressing, entry index or NIL */
+	uint32_t tmask;
+	uint32_t head[3], tail[3]; /* LRU per tier: head = most recent */
+	double used[3], capacity[3]; /* tokens */
+} pcache;
+
+typedef struct pool pool;
+
+typedef struct replica {
+	pool *pl;
+	uint32_t id;
+	uint32_t rack;
+	int64_t blocks_total, blocks_used;
+	uint32_t *phase; /* [block] decoders per context phase */
+	uint32_t wait_head, wait_tail, n_waiting;
+	uint32_t run_head, run_tail, n_running;
+	uint32_t pf_head, pf_tail, n_prefill;
+	uint32_t *dheap;
+	uint32_t n_decode, dheap_cap;
+	int64_t iter;     /* index of the next iteration */
+	uint64_t ctx_sum; /* decoders' context sum at iteration `iter` */
+	/* in flight */
+	bool busy;
+	bool mixed;
+	sim_time anchor;
+	int64_t start_fp, end_fp;
+	int64_t k;
+	perf_line line;
+	int64_t extra_fp; /* swap/offload transfer time in the next iteration */
+	int64_t acct_k;   /* iterations of the stretch whose tokens are counted */
+	sim_handle ev;
+	/* router */
+	double outstanding;
+	pcache pc;
+	uint64_t iterations, stretches;
+} replica;
+
+struct pool {
+	srv_pool_params p;
+	srv_pool_hw hw;
+	perf_model pm;
+	uint32_t first, n; /* replicas [first, first + n) */
+	uint32_t rr;
+	int decode_pool;   /* prefill pools: where requests go next; -1 none */
+	double kv_bytes;   /* per token */
+	double transfer_bw;
+};
+
+typedef struct class_stats {
+	uint64_t arrived, finished, slo_met, preemptions, cached, in_tok, out_tok, good_tok;
+	stats_qhist ttft, tpot, e2e, queue;
+	double ttft_sum, tpot_sum, e2e_sum, queue_sum;
+	uint64_t tpot_n;
+} class_stats;
+
+struct serving {
+	srv_params prm;
+	sim *s;
+	int model;
+	workload *wl;
+	rec_sink *sink;
+	uint64_t seed;
+	uint32_t replication;
+	sim_time warmup;
+	pool *pools;
+	size_t n_pools;
+	replica *reps;
+	uint32_t n_reps;
+	int *class_pool; /* class -> entry pool */
+	size_t n_classes;
+
+	rq *rqs;
+	uint32_t rq_cap, rq_free;
+
+	class_stats *cs;
+	class_stats all;
+	srv_class_result *class_results;
+
+	/* per-tick accounting */
+	uint64_t tick_out_tok, tick_in_tok, tick_good_tok, tick_arrivals;
+	stats_qhist tick_ttft;
+	sim_time last_tick;
+	int id_out, id_in, id_good, id_wait, id_run, id_batch, id_kv, id_ttft50, id_ttft99,
+		id_arr;
+	double kv_occ_integral, kv_occ_t;
+	uint64_t dropped;
+
+	uint64_t sample_threshold;
+	srv_request_hook hook;
+	void *hook_ctx;
+};
+
+/* --- small helpers ------------------------------------------------------------------ */
+
+static inline int64_t fp_of_ns(sim_time ns)
+{
+	return (int64_t)ns << PERF_FP_SHIFT;
+}
+
+static inline sim_time rep_time(const replica *r, int64_t fp)
+{
+	return r->anchor + (fp >> PERF_FP_SHIFT);
+}
+
+static inline uint32_t blocks_for(uint64_t tokens, uint32_t b)
+{
+	return (uint32_t)((tokens + b - 1) / b);
+}
+
+static inline uint32_t dec_ctx(const rq *q, int64_t iter)
+{
+	return q->ctx0 + (uint32_t)(iter - q->join);
+}
+
+static uint32_t rq_alloc(serving *sv)
+{
+	if (sv->rq_free == NIL) {
+		uint32_t ncap = sv->rq_cap ? sv->rq_cap * 2 : 1024;
+		rq *n = realloc(sv->rqs, (size_t)ncap * sizeof *n);
+		if (!n)
+			return NIL;
+		sv->rqs = n;
+		for (uint32_t i = sv->rq_cap; i < ncap; i++) {
+			n[i].state = RQ_FREE;
+			n[i].qnext = i + 1 < ncap ? i + 1 : NIL;
+		}
+		sv->rq_free = sv->rq_cap;
+		sv->rq_cap = ncap;
+	}
+	uint32_t i = sv->rq_free;
+	sv->rq_free = sv->rqs[i].qnext;
+	rq *q = &sv->rqs[i];
+	memset(q, 0, sizeof *q);
+	q->first_token = -1;
+	q->admitted = -1;
+	q->replica = q->prefill_replica = -1;
+	q->prev = q->next = q->pprev = q->pnext = q->qnext = q->heap_pos = NIL;
+	return i;
+}
+
+static void rq_release(serving *sv, uint32_t i)
+{
+	sv->rqs[i].state = RQ_FREE;
+	sv->rqs[i].qnext = sv->rq_free;
+	sv->rq_free = i;
+}
+
+/* --- lists ---------------------------------------------------------------------------- */
+
+static void wait_push_back(serving *sv, replica *r, uint32_t i)
+{
+	sv->rqs[i].qnext = NIL;
+	if (r->wait_tail == NIL)
+		r->wait_head = i;
+	else
+		sv->rqs[r->wait_tail].qnext = i;
+	r->wait_tail = i;
+	r->n_waiting++;
+}
+
+static void wait_push_front(serving *sv, replica *r, uint32_t i)
+{
+	sv->rqs[i].qnext = r->wait_head;
+	r->wait_head = i;
+	if (r->wait_tail == NIL)
+		r->wait_tail = i;
+	r->n_waiting++;
+}
+
+static uint32_t wait_pop(serving *sv, replica *r)
+{
+	uint32_t i = r->wait_head;
+	r->wait_head = sv->rqs[i].qnext;
+	if (r->wait_head == NIL)
+		r->wait_tail = NIL;
+	r->n_waiting--;
+	return i;
+}
+
+static void run_append(serving *sv, replica *r, uint32_t i)
+{
+	rq *q = &sv->rqs[i];
+	q->next = NIL;
+	q->prev = r->run_tail;
+	if (r->run_tail == NIL)
+		r->run_head = i;
+	else
+		sv->rqs[r->run_tail].next = i;
+	r->run_tail = i;
+	r->n_running++;
+}
+
+static void run_remove(serving *sv, replica *r, uint32_t i)
+{
+	rq *q = &sv->rqs[i];
+	if (q->prev == NIL)
+		r->run_head = q->next;
+	else
+		sv->rqs[q->prev].next = q->next;
+	if (q->next == NIL)
+		r->run_tail = q->prev;
+	else
+		sv->rqs[q->next].prev = q->prev;
+	q->prev = q->next = NIL;
+	r->n_running--;
+}
+
+static void pf_append(serving *sv, replica *r, uint32_t i)
+{
+	rq *q = &sv->rqs[i];
+	q->pnext = NIL;
+	q->pprev = r->pf_tail;
+	if (r->pf_tail == NIL)
+		r->pf_head = i;
+	else
+		sv->rqs[r->pf_tail].pnext = i;
+	r->pf_tail = i;
+	r->n_prefill++;
+}
+
+static void pf_remove(serving *sv, replica *r, uint32_t i)
+{
+	rq *q = &sv->rqs[i];
+	if (q->pprev == NIL)
+		r->pf_head = q->pnext;
+	else
+		sv->rqs[q->pprev].pnext = q->pnext;
+	if (q->pnext == NIL)
+		r->pf_tail = q->pprev;
+	else
+		sv->rqs[q->pnext].pprev = q->pprev;
+	q->pprev = q->pnext = NIL;
+	r->n_prefill--;
+}
+
+/* --- decoder heap by finish iteration (ties by request id: deterministic) ------------ */
+
+static inline bool dh_less(const serving *sv, uint32_t a, uint32_t b)
+{
+	const rq *x = &sv->rqs[a], *y = &sv->rqs[b];
+	if (x->finish_iter != y->finish_iter)
+		return x->finish_iter < y->finish_iter;
+	return x->w.id < y->w.id;
+}
+
+static void dh_place(serving *sv, replica *r, uint32_t pos, uint32_t i)
+{
+	r->dheap[pos] = i;
+	sv->rqs[i].heap_pos = pos;
+}
+
+static void dh_up(serving *sv, replica *r, uint32_t pos)
+{
+	uint32_t i = r->dheap[pos];
+	while (pos > 0) {
+		uint32_t p = (pos - 1) / 2;
+		if (!dh_less(sv, i, r->dheap[p]))
+			break;
+		dh_place(sv, r, pos, r->dheap[p]);
+		pos = p;
+	}
+	dh_place(sv, r, pos, i);
+}
+
+static void dh_down(serving *sv, replica *r, uint32_t pos)
+{
+	uint32_t i = r->dheap[pos];
+	for (;;) {
+		uint32_t c = 2 * pos + 1;
+		if (c >= r->n_decode)
+			break;
+		if (c + 1 < r->n_decode && dh_less(sv, r->dheap[c + 1], r->dheap[c]))
+			c++;
+		if (!dh_less(sv, r->dheap[c], i))
+			break;
+		dh_place(sv, r, pos, r->dheap[c]);
+		pos = c;
+	}
+	dh_place(sv, r, pos, i);
+}
+
+static bool dh_push(serving *sv, replica *r, uint32_t i)
+{
+	if (r->n_decode == r->dheap_cap) {
+		uint32_t ncap = r->dheap_cap ? 2 * r->dheap_cap : 64;
+		uint32_t *h = realloc(r->dheap, ncap * sizeof *h);
+		if (!h)
+			return false;
+		r->dheap = h;
+		r->dheap_cap = ncap;
+	}
+	r->dheap[r->n_decode] = i;
+	sv->rqs[i].heap_pos = r->n_decode;
+	r->n_decode++;
+	dh_up(sv, r, r->n_decode - 1);
+	return true;
+}
+
+static void dh_remove(serving *sv, replica *r, uint32_t i)
+{
+	uint32_t pos = sv->rqs[i].heap_pos;
+	r->n_decode--;
+	if (pos != r->n_decode) {
+		dh_place(sv, r, pos, r->dheap[r->n_decode]);
+		dh_down(sv, r, pos);
+		dh_up(sv, r, sv->rqs[r->dheap[pos]].heap_pos);
+	}
+	sv->rqs[i].heap_pos = NIL;
+}
+
+/* --- KV phase accounting ----------------------------------------------------------- */
+
+static inline uint32_t phase_of(const rq *q, uint32_t b)
+{
+	int64_t v = ((int64_t)q->ctx0 - q->join) % (int64_t)b;
+	return (uint32_t)(v < 0 ? v + b : v);
+}
+
+/* Blocks the decoders add at iteration I: those whose context reaches kB + 1. */
+static inline uint32_t inc_at(const replica *r, int64_t iter)
+{
+	int64_t b = r->pl->p.block_tokens;
+	int64_t idx = (1 - iter) % b;
+	return r->phase[idx < 0 ? idx + b : idx];
+}
+
+/* Sum of inc_at over iterations [from, from + len). */
+static uint64_t inc_sum(const replica *r, int64_t from, int64_t len)
+{
+	int64_t b = r->pl->p.block_tokens;
+	uint64_t total = (uint64_t)(len / b) * r->n_decode;
+	for (int64_t j = 0; j < len % b; j++)
+		total += inc_at(r, from + j);
+	return total;
+}
+
+/* Largest L <= cap with inc_sum(from, L) <= free. */
+static int64_t inc_fit(const replica *r, int64_t from, int64_t cap, int64_t free_blocks)
+{
+	int64_t b = r->pl->p.block_tokens;
+	int64_t per_cycle = r->n_decode;
+	if (free_blocks < 0)
+		return 0;
+	int64_t cycles = per_cycle ? free_blocks / per_cycle : cap / b + 1;
+	int64_t len = cycles * b;
+	if (len >= cap)
+		return cap;
+	int64_t left = free_blocks - cycles * per_cycle;
+	while (len < cap) {
+		int64_t inc = inc_at(r, from + len);
+		if (inc > left)
+			break;
+		left -= inc;
+		len++;
+	}
+	return len;
+}
+
+/* --- prefix cache ---------------------------------------------------------------------- */
+
+static int pc_init(pcache *c, double hbm_tokens, double off_tokens)
+{
+	memset(c, 0, sizeof *c);
+	c->capacity[1] = hbm_tokens;
+	c->capacity[2] = off_tokens;
+	for (int t = 0; t < 3; t++)
+		c->head[t] = c->tail[t] = NIL;
+	c->free_head = NIL;
+	c->tmask = 63;
+	c->table = malloc(64 * sizeof *c->table);
+	if (!c->table)
+		return FS_ERR_NOMEM;
+	for (int i = 0; i < 64; i++)
+		c->table[i] = NIL;
+	return FS_OK;
+}
+
+static void pc_clear(pcache *c)
+{
+	free(c->e);
+	free(c->table);
+}
+
+static inline uint32_t pc_hash(uint64_t id, uint32_t mask)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdULL;
+	id ^= id >> 33;
+	return (uint32_t)id & mask;
+}
+
+static uint32_t pc_find(const pcache *c, uint64_t id)
+{
+	if (!c->n)
+		return NIL;
+	for (uint32_t h = pc_hash(id, c->tmask);; h = (h + 1) & c->tmask) {
+		uint32_t i = c->table[h];
+		if (i == NIL)
+			return NIL;
+		if (c->e[i].id == id)
+			return i;
+	}
+}
+
+static void pc_lru_unlink(pcache *c, uint32_t i)
+{
+	pc_entry *x = &c->e[i];
+	if (x->prev == NIL)
+		c->head[x->tier] = x->next;
+	else
+		c->e[x->prev].next = x->next;
+	if (x->next == NIL)
+		c->tail[x->tier] = x->prev;
+	else
+		c->e[x->next].prev = x->prev;
+	c->used[x->tier] -= x->tokens;
+}
+
+static void pc_lru_front(pcache *c, uint32_t i, uint8_t tier)
+{
+	pc_entry *x = &c->e[i];
+	x->tier = tier;
+	x->prev = NIL;
+	x->next = c->head[tier];
+	if (c->head[tier] != NIL)
+		c->e[c->head[tier]].prev = i;
+	c->head[tier] = i;
+	if (c->tail[tier] == NIL)
+		c->tail[tier] = i;
+	c->used[tier] += x->tokens;
+}
+
+/* Remove entry i from the table (backward-shift deletion) and free it. */
+static void pc_delete(pcache *c, uint32_t i)
+{
+	uint32_t h = pc_hash(c->e[i].id, c->tmask);
+	while (c->table[h] != i)
+		h = (h + 1) & c->tmask;
+	uint32_t hole = h;
+	for (uint32_t j = (hole + 1) & c->tmask; c->table[j] != NIL; j = (j + 1) & c->tmask) {
+		uint32_t home = pc_hash(c->e[c->table[j]].id, c->tmask);
+		/* move j into the hole if its home is not between hole and j */
+		if (((j - home) & c->tmask) >= ((j - hole) & c->tmask)) {
+			c->table[hole] = c->table[j];
+			hole = j;
+		}
+	}
+	c->table[hole] = NIL;
+	c->e[i].next = c->free_head;
+	c->free_head = i;
+	c->n--;
+}
+
+/* Make room in a tier: demote HBM entries to offload, drop offload entries. */
+static void pc_evict(pcache *c, uint8_t tier)
+{
+	while (c->used[tier] > c->capacity[tier] && c->tail[tier] != NIL) {
+		uint32_t v = c->tail[tier];
+		pc_lru_unlink(c, v);
+		if (tier == 1 && c->capacity[2] >= c->e[v].tokens) {
+			pc_lru_front(c, v, 2);
+			pc_evict(c, 2);
+		} else {
+			pc_delete(c, v);
+		}
+	}
+}
+
+static bool pc_grow(pcache *c)
+{
+	uint32_t ncap = c->cap ? 2 * c->cap : 32;
+	pc_entry *e = realloc(c->e, ncap * sizeof *e);
+	if (!e)
+		return false;
+	c->e = e;
+	for (uint32_t i = c->cap; i < ncap; i++)
+		e[i].next = i + 1 < ncap ? i + 1 : c->free_head;
+	c->free_head = c->cap;
+	c->cap = ncap;
+	/* keep the table at most half full */
+	if (2 * ncap > c->tmask + 1) {
+		uint32_t nsize = (c->tmask + 1) * 2;
+		while (nsize < 2 * ncap)
+			nsize *= 2;
+		uint32_t *t = malloc(nsize * sizeof *t);
+		if (!t)
+			return false;
+		for (uint32_t i = 0; i < nsize; i++)
+			t[i] = NIL;
+		uint32_t mask = nsize - 1;
+		for (uint32_t i = 0; i <= c->tmask; i++) {
+			uint32_t x = c->table[i];
+			if (x == NIL)
+				continue;
+			uint32_t h = pc_hash(c->e[x].id, mask);
+			while (t[h] != NIL)
+				h = (h + 1) & mask;
+			t[h] = x;
+		}
+		free(c->table);
+		c->table = t;
+		c->tmask = mask;
+	}
+	return true;
+}
+
+static void pc_insert(pcache *c, uint64_t id, uint32_t tokens)
+{
+	if (!id || tokens == 0 || tokens > c->capacity[1])
+		return;
+	uint32_t i = pc_find(c, id);
+	if (i != NIL) {
+		pc_lru_unlink(c, i);
+		if (tokens > c->e[i].tokens)
+			c->e[i].tokens = tokens;
+		pc_lru_front(c, i, 1);
+		pc_evict(c, 1);
+		return;
+	}
+	if (c->free_head == NIL && !pc_grow(c))
+		return; /* out of memory: the cache simply does not remember it */
+	i = c->free_head;
+	c->free_head = c->e[i].next;
+	c->e[i].id = id;
+	c->e[i].tokens = tokens;
+	uint32_t h = pc_hash(id, c->tmask);
+	while (c->table[h] != NIL)
+		h = (h + 1) & c->tmask;
+	c->table[h] = i;
+	c->n++;
+	pc_lru_front(c, i, 1);
+	pc_evict(c, 1);
+}
+
+/* Tokens of prefix id available (0 = miss); *tier 1 HBM or 2 offload. */
+static uint32_t pc_lookup(const pcache *c, uint64_t id, int *tier)
+{
+	uint32_t i = id ? pc_find(c, id) : NIL;
+	if (i == NIL) {
+		*tier = 0;
+		return 0;
+	}
+	*tier = c->e[i].tier;
+	return c->e[i].tokens;
+}
+
+static void pc_touch(pcache *c, uint64_t id)
+{
+	uint32_t i = pc_find(c, id);
+	if (i == NIL)
+		return;
+	pc_lru_unlink(c, i);
+	pc_lru_front(c, i, 1);
+	pc_evict(c, 1);
+}
+
+/* --- metrics ------------------------------------------------------------------------- */
+
+static int cs_init(class_stats *c)
+{
+	memset(c, 0, sizeof *c);
+	if (stats_qhist_init(&c->ttft, 1e-6, 1e6, 0.005) ||
+	    stats_qhist_init(&c->tpot, 1e-6, 1e6, 0.005) ||
+	    stats_qhist_init(&c->e2e, 1e-6, 1e6, 0.005) ||
+	    stats_qhist_init(&c->queue, 1e-6, 1e6, 0.005))
+		return FS_ERR_NOMEM;
+	return FS_OK;
+}
+
+static void cs_clear(class_stats *c)
+{
+	stats_qhist_clear(&c->ttft);
+	stats_qhist_clear(&c->tpot);
+	stats_qhist_clear(&c->e2e);
+	stats_qhist_clear(&c->queue);
+}
+
+static void cs_add(class_stats *c, const rq *q, double ttft, double tpot, double e2e, double wait,
+		   bool met)
+{
+	c->finished++;
+	c->in_tok += q->w.input_tokens;
+	c->out_tok += q->w.output_tokens;
+	c->cached += q->cached;
+	c->preemptions += q->preemptions;
+	if (met) {
+		c->slo_met++;
+		c->good_tok += q->w.output_tokens;
+	}
+	stats_qhist_add(&c->ttft, ttft);
+	stats_qhist_add(&c->e2e, e2e);
+	stats_qhist_add(&c->queue, wait);
+	c->ttft_sum += ttft;
+	c->e2e_sum += e2e;
+	c->queue_sum += wait;
+	if (!isnan(tpot)) {
+		stats_qhist_add(&c->tpot, tpot);
+		c->tpot_sum += tpot;
+		c->tpot_n++;
+	}
+}
+
+/* Keep request ids whose hash falls under the threshold: the same requests
+ * are kept in every design run with the same seed. */
+static bool sampled(const serving *sv, uint64_t id)
+{
+	uint64_t st = id ^ 0x5851f42d4c957f2dULL;
+	return rng_splitmix64(&st) < sv->sample_threshold;
+}
+
+static void finish_request(serving *sv, replica *r, uint32_t i, sim_time now);
+
+/* The work a request adds to a replica's outstanding count (least-work router):
+ * its prompt where it is prefilled, its answer where it is decoded. */
+static double work_of(const pool *pl, const rq *q)
+{
+	switch (pl->p.role) {
+	case SRV_ROLE_PREFILL: return q->w.input_tokens;
+	case SRV_ROLE_DECODE: return q->w.output_tokens;
+	default: return (double)q->w.input_tokens + q->w.output_tokens;
+	}
+}
+static void route(serving *sv, uint32_t i, int pool_index, sim_time now);
+
+static void record_row(serving *sv, const rq *q, sim_time finish, bool met)
+{
+	rec_request row = { .id = q->w.id,
+			    .cls = q->w.cls,
+			    .replica = q->replica,
+			    .prefill_replica = q->prefill_replica >= 0 ? q->prefill_replica
+								       : q->replica,
+			    .arrival_s = sim_to_s(q->w.arrival),
+			    .first_token_s = q->first_token >= 0 ? sim_to_s(q->first_token) : NAN,
+			    .finish_s = finish >= 0 ? sim_to_s(finish) : NAN,
+			    .input_tokens = q->w.input_tokens,
+			    .output_tokens = q->w.output_tokens,
+			    .cached_tokens = q->cached,
+			    .preemptions = q->preemptions,
+			    .slo_met = met };
+	if (sv->hook)
+		sv->hook(sv->hook_ctx, &row);
+	if (sv->sink && sampled(sv, q->w.id)) {
+		fs_error err;
+		rec_request_row(sv->sink, &row, &err); /* a failure is sticky in the recorder */
+	}
+}
+
+/* A request that can never fit its replica's KV cache. */
+static void drop_request(serving *sv, replica *r, uint32_t i)
+{
+	rq *q = &sv->rqs[i];
+	if (q->w.arrival >= sv->warmup)
+		sv->dropped++;
+	r->outstanding -= work_of(r->pl, q);
+	record_row(sv, q, -1, false);
+	rq_release(sv, i);
+}
+
+/* --- the engine ---------------------------------------------------------------------- */
+
+static void schedule_next(serving *sv, replica *r);
+
+/* Take a running request out of its replica, freeing its blocks. */
+static void evict_running(serving *sv, replica *r, uint32_t i)
+{
+	rq *q = &sv->rqs[i];
+	uint32_t b = r->pl->p.block_tokens;
+	if (q->state == RQ_DECODE) {
+		r->blocks_used -= blocks_for(dec_ctx(q, r->iter), b);
+		r->phase[phase_of(q, b)]--;
+		r->ctx_sum -= dec_ctx(q, r->iter);
+		dh_remove(sv, r, i);
+		q->generated += (uint32_t)(r->iter - q->join);
+	} else {
+		r->blocks_used -= q->blocks;
+		pf_remove(sv, r, i);
+	}
+	q->blocks = 0;
+	run_remove(sv, r, i);
+}
+
+static void preempt(serving *sv, replica *r, uint32_t i)
+{
+	rq *q = &sv->rqs[i];
+	const pool *pl = r->pl;
+	bool was_decoder = q->state == RQ_DECODE;
+	uint32_t ctx = was_decoder ? dec_ctx(q, r->iter) : q->done;
+	evict_running(sv, r, i);
+	q->preemptions++;
+	if (pl->p.preemption == SRV_SWAP && was_decoder &&
+	    pl->p.offload_bw > 0 && pl->p.offload_bytes >= ctx * pl->kv_bytes) {
+		q->swapped = 1;
+		q->ctx0 = ctx;
+		r->extra_fp += llround(ctx * pl->kv_bytes / pl->p.offload_bw * 1e9 * 65536.0);
+	} else {
+		/* recompute: the whole context becomes a prompt again */
+		q->swapped = 0;
+		q->target = q->w.input_tokens + q->generated;
+		q->done = 0;
+	}
+	q->state = RQ_WAITING;
+	wait_push_front(sv, r, i);
+}
+
+/* A request enters the decoders at iteration r->iter holding the KV of its
+ * whole context (input + generated).  When the boundary's growth (inc_at) is
+ * still to be allocated, a context of kB + 1 tokens will get its last block
+ * from there, so it is not allocated twice. */
+static void join_decoders(serving *sv, replica *r, uint32_t i, bool growth_pending)
+{
+	rq *q = &sv->rqs[i];
+	uint32_t b = r->pl->p.block_tokens;
+	q->state = RQ_DECODE;
+	q->join = r->iter;
+	q->ctx0 = q->w.input_tokens + q->generated;
+	q->finish_iter = r->iter + (q->w.output_tokens - q->generated) - 1;
+	uint32_t need = blocks_for(q->ctx0, b);
+	if (growth_pending && q->ctx0 % b == 1 % b)
+		need--;
+	r->blocks_used += (int64_t)need - q->blocks;
+	q->blocks = 0;
+	r->phase[phase_of(q, b)]++;
+	r->ctx_sum += q->ctx0;
+	if (!dh_push(sv, r, i)) {
+		/* out of memory for the heap: keep the request out rather than crash */
+		r->phase[phase_of(q, b)]--;
+		r->ctx_sum -= q->ctx0;
+		r->blocks_used -= need;
+		run_remove(sv, r, i);
+		drop_request(sv, r, i);
+		return;
+	}
+}
+
+static void admit(serving *sv, replica *r, uint32_t i, sim_time now)
+{
+	rq *q = &sv->rqs[i];
+	const pool *pl = r->pl;
+	uint32_t b = pl->p.block_tokens;
+	if (q->admitted < 0)
+		q->admitted = now;
+	run_append(sv, r, i);
+	if (q->swapped) {
+		/* 1: its KV was swapped out to the offload tier and is read back;
+		 * 2: it arrived from a prefill pool with its KV */
+		if (q->swapped == 1)
+			r->extra_fp +=
+				llround(q->ctx0 * pl->kv_bytes / pl->p.offload_bw * 1e9 * 65536.0);
+		q->swapped = 0;
+		q->blocks = 0;
+		join_decoders(sv, r, i, false);
+		return;
+	}
+	q->state = RQ_PREFILL;
+	q->blocks = blocks_for(q->target, b);
+	r->blocks_used += q->blocks;
+	q->done = 0;
+	/* prefix cache: skip the prefill of a cached prefix; keep >= 1 token to compute */
+	int tier = 0;
+	uint32_t hit = pc_lookup(&r->pc, q->w.prefix_id, &tier);
+	if (hit) {
+		uint32_t use = hit < q->w.prefix_tokens ? hit : q->w.prefix_tokens;
+		if (use >= q->target)
+			use = q->target - 1;
+		q->done = use;
+		if (q->preemptions == 0)
+			q->cached = use;
+		if (tier == 2 && pl->p.offload_bw > 0)
+			r->extra_fp += llround(use * pl->kv_bytes / pl->p.offload_bw * 1e9 * 65536.0);
+		pc_touch(&r->pc, q->w.prefix_id);
+	}
+	pf_append(sv, r, i);
+}
+
+/* Iterations of the stretch in flight completed by time t (boundary <= t). */
+static int64_t iters_done_by(const replica *r, sim_time t)
+{
+	if (!r->busy)
+		return 0;
+	if (r->k == 1)
+		return rep_time(r, r->end_fp) <= t;
+	int64_t lo = 0, hi = r->k; /* invariant: boundary(lo) <= t (lo = 0 trivially) */
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo + 1) / 2;
+		int64_t fp = r->start_fp + perf_line_sum(&r->line, r->ctx_sum, r->n_decode, mid);
+		if (rep_time(r, fp) <= t)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+/* Count the decode tokens of the stretch in flight up to k iterations. */
+static void account_tokens(serving *sv, replica *r, int64_t k)
+{
+	if (k > r->acct_k) {
+		sv->tick_out_tok += (uint64_t)(k - r->acct_k) * r->n_decode;
+		r->acct_k = k;
+	}
+}
+
+static void on_iter_end(sim *s, void *ctx, const sim_event *ev)
+{
+	serving *sv = ctx;
+	replica *r = &sv->reps[ev->lp];
+	const pool *pl = r->pl;
+	uint32_t b = pl->p.block_tokens;
+	sim_time now = ev->time;
+	(void)s;
+
+	int64_t k = r->k;
+	account_tokens(sv, r, k);
+	r->acct_k = 0;
+	r->iterations += (uint64_t)k;
+	r->stretches++;
+	/* KV growth of iterations iter+1 .. iter+k-1 (that of `iter` was allocated at
+	 * the boundary before it) */
+	if (k > 1)
+		r->blocks_used += (int64_t)inc_sum(r, r->iter + 1, k - 1);
+	r->ctx_sum += (uint64_t)r->n_decode * (uint64_t)k;
+	r->iter += k;
+
+	/* rebase: whole nanoseconds into the anchor */
+	int64_t whole = r->end_fp >> PERF_FP_SHIFT;
+	r->anchor += whole;
+	r->end_fp -= whole << PERF_FP_SHIFT;
+	r->start_fp = r->end_fp;
+	r->busy = false;
+
+	/* finished decoders: every one with finish_iter < iter */
+	while (r->n_decode > 0 && sv->rqs[r->dheap[0]].finish_iter < r->iter) {
+		uint32_t i = r->dheap[0];
+		rq *q = &sv->rqs[i];
+		assert(q->finish_iter == r->iter - 1);
+		q->generated = q->w.output_tokens;
+		r->blocks_used -= blocks_for(dec_ctx(q, r->iter - 1), b);
+		r->phase[phase_of(q, b)]--;
+		r->ctx_sum -= dec_ctx(q, r->iter);
+		dh_remove(sv, r, i);
+		run_remove(sv, r, i);
+		finish_request(sv, r, i, now);
+	}
+
+	/* prefill chunks of a mixed iteration */
+	if (r->mixed) {
+		uint32_t i = r->pf_head;
+		while (i != NIL) {
+			rq *q = &sv->rqs[i];
+			uint32_t nx = q->pnext;
+			if (q->chunk) {
+				q->done += q->chunk;
+				sv->tick_in_tok += q->chunk;
+				q->chunk = 0;
+				if (q->done >= q->target) {
+					pf_remove(sv, r, i);
+					q->generated++;
+					if (q->first_token < 0)
+						q->first_token = now;
+					sv->tick_out_tok++;
+					if (q->w.prefix_id)
+						pc_insert(&r->pc, q->w.prefix_id, q->w.prefix_tokens);
+					if (q->generated >= q->w.output_tokens) {
+						r->blocks_used -= q->blocks;
+						q->blocks = 0;
+						run_remove(sv, r, i);
+						finish_request(sv, r, i, now);
+					} else if (pl->p.role == SRV_ROLE_PREFILL) {
+						r->blocks_used -= q->blocks;
+						q->blocks = 0;
+						run_remove(sv, r, i);
+						r->outstanding -= work_of(pl, q);
+						q->state = RQ_TRANSFER;
+						double bytes = (double)(q->target + q->generated) * pl->kv_bytes;
+						double t = sv->prm.kv_transfer_latency_s + bytes / pl->transfer_bw;
+						sim_event e = { .time = now + sim_from_s(t), .model = (uint16_t)sv->model,
+								.kind = EV_KV_DONE, .prio = PRIO_ARRIVAL, .u = i };
+						sim_post(sv->s, &e);
+					} else {
+						join_decoders(sv, r, i, true);
+					}
+				}
+			}
+			i = nx;
+		}
+	}
+	schedule_next(sv, r);
+}
+
+static void schedule_next(serving *sv, replica *r)
+{
+	const pool *pl = r->pl;
+	uint32_t b = pl->p.block_tokens;
+	sim_time now = rep_time(r, r->end_fp);
+
+	/* this iteration's KV growth (joiners of this boundary included, see
+	 * join_decoders); then preempt the latest admitted while it overflows */
+	r->blocks_used += inc_at(r, r->iter);
+	while (r->blocks_used > r->blocks_total && r->run_tail != NIL)
+		preempt(sv, r, r->run_tail);
+
+	/* admission, FIFO with head-of-line blocking */
+	while (r->wait_head != NIL && r->n_running < pl->p.max_seqs) {
+		rq *q = &sv->rqs[r->wait_head];
+		uint32_t need = q->swapped ? blocks_for(q->ctx0, b) : blocks_for(q->target, b);
+		if ((int64_t)need > r->blocks_total) {
+			uint32_t i = wait_pop(sv, r);
+			drop_request(sv, r, i);
+			continue;
+		}
+		if (r->blocks_used + need > r->blocks_total)
+			break;
+		admit(sv, r, wait_pop(sv, r), now);
+	}
+
+	/* compose */
+	perf_batch batch = { .decode_seqs = r->n_decode, .decode_ctx = r->ctx_sum };
+	uint64_t budget = pl->p.max_batch_tokens > r->n_decode ? pl->p.max_batch_tokens - r->n_decode
+								 : 0;
+	uint32_t chunk_cap = pl->p.chunk_tokens ? pl->p.chunk_tokens : pl->p.max_batch_tokens;
+	for (uint32_t i = r->pf_head; i != NIL && budget > 0; i = sv->rqs[i].pnext) {
+		rq *q = &sv->rqs[i];
+		uint64_t c = q->target - q->done;
+		if (c > chunk_cap)
+			c = chunk_cap;
+		if (c > budget)
+			c = budget;
+		q->chunk = (uint32_t)c;
+		budget -= c;
+		batch.prefill_tokens += c;
+		batch.prefill_pairs += c * q->done + c * (c + 1) / 2;
+		batch.prefill_seqs++;
+	}
+	if (batch.prefill_seqs == 0 && batch.decode_seqs == 0) {
+		r->busy = false; /* idle until the next arrival */
+		return;
+	}
+	r->busy = true;
+	r->mixed = batch.prefill_seqs > 0;
+	perf_line_of(&pl->pm, &batch, 1.0, &r->line);
+	int64_t k = 1;
+	if (!r->mixed && !sv->prm.naive && r->extra_fp == 0) {
+		const rq *first = &sv->rqs[r->dheap[0]];
+		k = first->finish_iter - r->iter + 1;
+		if (k > STRETCH_MAX)
+			k = STRETCH_MAX;
+		/* iterations after this one whose KV growth still fits */
+		int64_t fit = inc_fit(r, r->iter + 1, k - 1, r->blocks_total - r->blocks_used);
+		k = 1 + fit;
+	}
+	r->k = k;
+	r->acct_k = 0;
+	r->start_fp = r->end_fp;
+	int64_t dur = k == 1 ? perf_line_eval(&r->line, r->ctx_sum)
+			     : perf_line_sum(&r->line, r->ctx_sum, r->n_decode, (uint64_t)k);
+	r->end_fp = r->start_fp + dur + r->extra_fp;
+	r->extra_fp = 0;
+	sim_event e = { .time = rep_time(r, r->end_fp), .lp = r->id, .model = (uint16_t)sv->model,
+			.kind = EV_ITER_END, .prio = PRIO_ITER };
+	r->ev = sim_post(sv->s, &e);
+}
+
+/* A request reaches a replica's queue (arrival, or a KV transfer landing). */
+static void enqueue(serving *sv, replica *r, uint32_t i, sim_time now)
+{
+	rq *q = &sv->rqs[i];
+	q->state = RQ_WAITING;
+	wait_push_back(sv, r, i);
+	if (!r->busy) {
+		r->anchor = now;
+		r->end_fp = 0;
+		schedule_next(sv, r);
+		return;
+	}
+	/* cut a decode stretch at the first boundary at or after now */
+	if (r->k > 1) {
+		int64_t done = iters_done_by(r, now);
+		int64_t cut = done + 1;
+		/* a boundary exactly at now already counts as admitted-at-now */
+		if (done >= 1) {
+			int64_t fp = r->start_fp + perf_line_sum(&r->line, r->ctx_sum, r->n_decode, done);
+			if (rep_time(r, fp) == now)
+				cut = done;
+		}
+		if (cut < r->k) {
+			sim_cancel(sv->s, r->ev);
+			r->k = cut;
+			r->end_fp = r->start_fp +
+				    perf_line_sum(&r->line, r->ctx_sum, r->n_decode, (uint64_t)cut);
+			sim_event e = { .time = rep_time(r, r->end_fp), .lp = r->id,
+					.model = (uint16_t)sv->model, .kind = EV_ITER_END,
+					.prio = PRIO_ITER };
+			r->ev = sim_post(sv->s, &e);
+		}
+	}
+}
+
+static replica *pick(serving *sv, pool *pl, const rq *q)
+{
+	replica *best = NULL;
+	switch (pl->p.router) {
+	case SRV_ROUND_ROBIN:
+		best = &sv->reps[pl->first + pl->rr];
+		pl->rr = (pl->rr + 1) % pl->n;
+		return best;
+	case SRV_PREFIX_AWARE: {
+		/* least outstanding work, crediting the prefill a cache hit saves */
+		double best_score = INFINITY;
+		for (uint32_t j = 0; j < pl->n; j++) {
+			replica *r = &sv->reps[pl->first + j];
+			int tier;
+			uint32_t hit = pc_lookup(&r->pc, q->w.prefix_id, &tier);
+			if (hit > q->w.prefix_tokens)
+				hit = q->w.prefix_tokens;
+			double score = r->outstanding - 2.0 * hit;
+			if (score < best_score) {
+				best_score = score;
+				best = r;
+			}
+		}
+		return best;
+	}
+	default: {
+		double best_w = INFINITY;
+		for (uint32_t j = 0; j < pl->n; j++) {
+			replica *r = &sv->reps[pl->first + j];
+			if (r->outstanding < best_w) {
+				best_w = r->outstanding;
+				best = r;
+			}
+		}
+		return best;
+	}
+	}
+}
+
+static void route(serving *sv, uint32_t i, int pool_index, sim_time now)
+{
+	pool *pl = &sv->pools[pool_index];
+	rq *q = &sv->rqs[i];
+	replica *r = pick(sv, pl, q);
+	q->replica = (int32_t)r->id;
+	if (pl->p.role == SRV_ROLE_PREFILL)
+		q->prefill_replica = (int32_t)r->id;
+	r->outstanding += work_of(pl, q);
+	enqueue(sv, r, i, now);
+}
+
+static void finish_request(serving *sv, replica *r, uint32_t i, sim_time now)
+{
+	rq *q = &sv->rqs[i];
+	const wl_class_params *c = workload_class(sv->wl, q->w.cls);
+	r->outstanding -= work_of(r->pl, q);
+	double ttft = sim_to_s(q->first_token - q->w.arrival);
+	double e2e = sim_to_s(now - q->w.arrival);
+	double tpot = q->w.output_tokens > 1
+			      ? sim_to_s(now - q->first_token) / (q->w.output_tokens - 1)
+			      : NAN;
+	double wait = sim_to_s(q->admitted - q->w.arrival);
+	bool met = (!(c->slo_ttft_s > 0) || ttft <= c->slo_ttft_s) &&
+		   (!(c->slo_tpot_s > 0) || isnan(tpot) || tpot <= c->slo_tpot_s);
+	if (q->w.arrival >= sv->warmup) {
+		cs_add(&sv->cs[q->w.cls], q, ttft, tpot, e2e, wait, met);
+		cs_add(&sv->all, q, ttft, tpot, e2e, wait, met);
+		stats_qhist_add(&sv->tick_ttft, ttft);
+		if (met)
+			sv->tick_good_tok += q->w.output_tokens;
+	}
+	record_row(sv, q, now, met);
+
+	/* the next turn of a session arrives after a think time; its prefix (this
+	 * turn's context) is now in this replica's cache */
+	wl_request next;
+	if (workload_next_turn(sv->wl, &q->w, now, &next) == 1) {
+		pc_insert(&r->pc, next.prefix_id, next.prefix_tokens);
+		uint32_t j = rq_alloc(sv);
+		if (j != NIL) {
+			sv->rqs[j].w = next;
+			sv->rqs[j].target = next.input_tokens;
+			sv->rqs[j].state = RQ_PENDING;
+			sim_event e = { .time = next.arrival, .model = (uint16_t)sv->model,
+					.kind = EV_TURN, .prio = PRIO_ARRIVAL, .u = j };
+			sim_post(sv->s, &e);
+		}
+	}
+	rq_release(sv, i);
+}
+
+static void arrive(serving *sv, uint32_t i, sim_time now)
+{
+	rq *q = &sv->rqs[i];
+	if (q->w.arrival >= sv->warmup) {
+		sv->cs[q->w.cls].arrived++;
+		sv->all.arrived++;
+	}
+	sv->tick_arrivals++;
+	route(sv, i, sv->class_pool[q->w.cls], now);
+}
+
+static void next_arrival(serving *sv)
+{
+	wl_request w;
+	if (workload_next(sv->wl, &w) != 0)
+		return;
+	uint32_t i = rq_alloc(sv);
+	if (i == NIL) {
+		sim_stop(sv->s);
+		return;
+	}
+	sv->rqs[i].w = w;
+	sv->rqs[i].target = w.input_tokens;
+	sv->rqs[i].state = RQ_PENDING;
+	sim_event e = { .time = w.arrival, .model = (uint16_t)sv->model, .kind = EV_ARRIVAL,
+			.prio = PRIO_ARRIVAL, .u = i };
+	sim_post(sv->s, &e);
+}
+
+static void on_arrival(sim *s, void *ctx, const sim_event *ev)
+{
+	serving *sv = ctx;
+	(void)s;
+	arrive(sv, (uint32_t)ev->u, ev->time);
+	next_arrival(sv);
+}
+
+static void on_turn(sim *s, void *ctx, const sim_event *ev)
+{
+	(void)s;
+	arrive(ctx, (uint32_t)ev->u, ev->time);
+}
+
+static void on_kv_done(sim *s, void *ctx, const sim_event *ev)
+{
+	serving *sv = ctx;
+	(void)s;
+	uint32_t i = (uint32_t)ev->u;
+	rq *q = &sv->rqs[i];
+	const pool *pl = sv->reps[q->prefill_replica].pl;
+	/* it arrives with its KV and joins the decoders without a prefill */
+	q->swapped = 2;
+	q->ctx0 = q->w.input_tokens + q->generated;
+	route(sv, i, pl->decode_pool, ev->time);
+}
+
+static void on_warmup(sim *s, void *ctx, const sim_event *ev)
+{
+	serving *sv = ctx;
+	(void)s;
+	(void)ev;
+	sv->kv_occ_integral = 0;
+	sv->kv_occ_t = sim_to_s(ev->time);
+}
+
+static void on_tick(sim *s, void *ctx, sim_time now)
+{
+	serving *sv = ctx;
+	(void)s;
+	double dt = sim_to_s(now - sv->last_tick);
+	uint64_t waiting = 0, running = 0, decoders = 0;
+	int64_t used = 0, total = 0;
+	for (uint32_t j = 0; j < sv->n_reps; j++) {
+		replica *r = &sv->reps[j];
+		if (r->busy && r->k > 1)
+			account_tokens(sv, r, iters_done_by(r, now));
+		waiting += r->n_waiting;
+		running += r->n_running;
+		decoders += r->n_decode;
+		used += r->blocks_used;
+		total += r->blocks_total;
+	}
+	double occ = total > 0 ? (double)used / (double)total : 0;
+	double t = sim_to_s(now);
+	if (now >= sv->warmup) {
+		sv->kv_occ_integral += occ * (t - sv->kv_occ_t);
+		sv->kv_occ_t = t;
+	}
+	rec_sink *k = sv->sink;
+	if (dt > 0) {
+		rec_set(k, sv->id_out, 0, (double)sv->tick_out_tok / dt);
+		rec_set(k, sv->id_in, 0, (double)sv->tick_in_tok / dt);
+		rec_set(k, sv->id_good, 0, (double)sv->tick_good_tok / dt);
+		rec_set(k, sv->id_arr, 0, (double)sv->tick_arrivals / dt);
+	}
+	rec_set(k, sv->id_wait, 0, (double)waiting);
+	rec_set(k, sv->id_run, 0, (double)running);
+	rec_set(k, sv->id_batch, 0, sv->n_reps ? (double)decoders / sv->n_reps : 0);
+	rec_set(k, sv->id_kv, 0, occ);
+	rec_set(k, sv->id_ttft50, 0, stats_qhist_quantile(&sv->tick_ttft, 0.5));
+	rec_set(k, sv->id_ttft99, 0, stats_qhist_quantile(&sv->tick_ttft, 0.99));
+	stats_qhist_reset(&sv->tick_ttft);
+	sv->tick_out_tok = sv->tick_in_tok = sv->tick_good_tok = sv->tick_arrivals = 0;
+	sv->last_tick = now;
+}
+
+static const sim_handler handlers[EV_COUNT] = { on_arrival, on_turn, on_iter_end, on_kv_done,
+						on_warmup };
+
+/* --- construction ---------------------------------------------------------------------- */
+
+int serving_pool_replicas(const srv_pool_params *p, const srv_pool_hw *hw, fs_error *err)
+{
+	char key[96];
+	snprintf(key, sizeof key, "serving.%s", p->name);
+	if (p->rack_group < 0 || p->rack_group >= hw->rack->n_groups)
+		return -fs_error_set(err, FS_ERR_INPUT, NULL, 0, 0, key,
+				     "rack %s has no GPU group %d", hw->rack->name, p->rack_group);
+	int per_rack = hw->rack->groups[p->rack_group].count;
+	int gpr = p->tp * p->pp;
+	long fit = (long)p->racks * per_rack / gpr;
+	if (fit < 1)
+		return -fs_error_set(err, FS_ERR_INPUT, NULL, 0, 0, key,
+				     "a replica needs %d GPUs but %d rack(s) of %s hold %d %s GPUs",
+				     gpr, p->racks, hw->rack->name, p->racks * per_rack,
+				     hw->gpu->name);
+	if (p->replicas > 0) {
+		if (p->replicas > fit)
+			return -fs_error_set(err, FS_ERR_INPUT, NULL, 0, 0, key,
+					     "%d replicas of %d GPUs do not fit on %d rack(s) "
+					     "(room for %ld)",
+					     p->replicas, gpr, p->racks, fit);
+		return p->replicas;
+	}
+	return (int)fit;
+}
+
+void serving_set_request_hook(serving *sv, srv_request_hook fn, void *ctx)
+{
+	sv->hook = fn;
+	sv->hook_ctx = ctx;
+}
+
+int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, workload *wl,
+		   uint64_t seed, uint32_t replication, double warmup_s, rec_sink *sink,
+		   serving **out, fs_error *err)
+{
+	*out = NULL;
+	serving *sv = calloc(1, sizeof *sv);
+	if (!sv)
+		return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
+	sv->prm = *params;
+	sv->s = s;
+	sv->wl = wl;
+	sv->sink = sink;
+	sv->seed = seed;
+	sv->replication = replication;
+	sv->warmup = sim_from_s(warmup_s);
+	sv->rq_free = NIL;
+	double frac = params->requests_fraction;
+	sv->sample_threshold = frac >= 1 ? UINT64_MAX : (uint64_t)(frac * 18446744073709551615.0);
+	int rc = FS_OK;
+
+	sv->n_pools = params->n_pools;
+	sv->pools = calloc(sv->n_pools ? sv->n_pools : 1, sizeof *sv->pools);
+	sv->n_classes = workload_class_count(wl);
+	sv->class_pool = calloc(sv->n_classes ? sv->n_classes : 1, sizeof *sv->class_pool);
+	sv->cs = calloc(sv->n_classes ? sv->n_classes : 1, sizeof *sv->cs);
+	sv->class_results = calloc(sv->n_classes ? sv->n_classes : 1, sizeof *sv->class_results);
+	if (!sv->pools || !sv->class_pool || !sv->cs || !sv->class_results) {
+		serving_destroy(sv);
+		return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
+	}
+	if (sv->n_pools == 0) {
+		serving_destroy(sv);
+		return fs_error_set(err, FS_ERR_INPUT, NULL, 0, 0, "serving",
+				    "no serving pool; expected at least one");
+	}
+	/* pools and their replicas */
+	uint32_t total = 0;
+	for (size_t p = 0; p < sv->n_pools; p++) {
+		pool *pl = &sv->pools[p];
+		pl->p = params->pools[p];
+		pl->hw = hw[p];
+		pl->decode_pool = -1;
+		char key[96];
+		snprintf(key, sizeof key, "serving.%s", pl->p.name);
+		int n = serving_pool_replicas(&pl->p, &hw[p], err);
+		if (n < 0) {
+			serving_destroy(sv);
+			return -n;
+		}
+		int gpr = pl->p.tp * pl->p.pp;
+		bool scale_out = gpr > hw[p].rack->nvlink_domain;
+		rc = perf_init(&pl->pm, hw[p].gpu, hw[p].llm, pl->p.tp, pl->p.pp, pl->p.ep,
+			       pl->p.dp_attention, scale_out, err);
+		if (rc) {
+			if (!err->key[0])
+				snprintf(err->key, sizeof err->key, "%s", key);
+			serving_destroy(sv);
+			return rc;
+		}
+		pl->kv_bytes = llm_kv_bytes_per_token(hw[p].llm);
+		pl->first = total;
+		pl->n = (uint32_t)n;
+		total += (uint32_t)n;
+		if (pl->p.max_seqs > pl->p.max_batch_tokens) {
+			serving_destroy(sv);
+			return fs_error_set(err, FS_ERR_INPUT, NULL, 0, 0, key,
+					    "max_seqs (%u) exceeds the token budget (%u); expected "
+					    "max_seqs <= max_tokens",
+					    pl->p.max_seqs, pl->p.max_batch_tokens);
+		}
+	}
+	/* pair prefill pools with a decode pool of the same model */
+	for (size_t p = 0; p < sv->n_pools; p++) {
+		pool *pl = &sv->pools[p];
+		if (pl->p.role != SRV_ROLE_PREFILL)
+			continue;
+		for (size_t d = 0; d < sv->n_pools; d++)
+			if (sv->pools[d].p.role == SRV_ROLE_DECODE &&
+			    !strcmp(sv->pools[d].p.model, pl->p.model)) {
+				pl->decode_pool = (int)d;
+				break;
+			}
+		if (pl->decode_pool < 0) {
+			serving_destroy(sv);
+			return fs_error_set(err, FS_ERR_INPUT, NULL, 0, 0, "serving",
+					    "prefill pool '%s' has no decode pool for model %s",
+					    pl->p.name, pl->p.model);
+		}
+		const pool *dp = &sv->pools[pl->decode_pool];
+		double bw = params->kv_transfer_bw;
+		if (!(bw > 0)) {
+			/* same racks: NVLink of the slower side; else the scale-out network */
+			bool same = !strcmp(pl->p.rack, dp->p.rack);
+			double a = same ? pl->hw.gpu->scale_up_bw : pl->hw.gpu->scale_out_bw;
+			double c = same ? dp->hw.gpu->scale_up_bw : dp->hw.gpu->scale_out_bw;
+			bw = (a < c ? a : c) * pl->p.tp;
+		}
+		pl->transfer_bw = bw;
+	}
+	/* classes -> the pool that first receives them */
+	for (size_t c = 0; c < sv->n_classes; c++) {
+		const wl_class_params *cp = workload_class(wl, c);
+		int found = -1;
+		for (size_t p = 0; p < sv->n_pools && found < 0; p++)
+			if (!strcmp(sv->pools[p].p.model, cp->model) &&
+			    sv->pools[p].p.role != SRV_ROLE_DECODE)
+				found = (int)p;
+		if (found < 0) {
+			char key[96];
+			snprintf(key, sizeof key, "workload.%s.model", cp->name);
+			serving_destroy(sv);
+			return fs_error_set(err, FS_ERR_INPUT, NULL, 0, 0, key,
+					    "no serving pool serves model '%s'", cp->model);
+		}
+		sv->class_pool[c] = found;
+		if (cs_init(&sv->cs[c])) {
+			serving_destroy(sv);
+			return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
+		}
+		snprintf(sv->class_results[c].name, sizeof sv->class_results[c].name, "%s", cp->name);
+	}
+	if (cs_init(&sv->all) || stats_qhist_init(&sv->tick_ttft, 1e-6, 1e6, 0.005)) {
+		serving_destroy(sv);
+		return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
+	}
+
+	sv->n_reps = total;
+	sv->reps = calloc(total, sizeof *sv->reps);
+	if (!sv->reps) {
+		serving_destroy(sv);
+		return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
+	}
+	uint32_t rack_base = 0;
+	for (size_t p = 0; p < sv->n_pools; p++) {
+		pool *pl = &sv->pools[p];
+		double kv_tokens = perf_kv_capacity_tokens(&pl->pm, pl->p.kv_reserve);
+		double prefix_tokens = kv_tokens * pl->p.prefix_share;
+		int64_t blocks = (int64_t)((kv_tokens - prefix_tokens) / pl->p.block_tokens);
+		int per_rack = pl->hw.rack->groups[pl->p.rack_group].count;
+		int gpr = pl->p.tp * pl->p.pp;
+		for (uint32_t j = 0; j < pl->n; j++) {
+			replica *r = &sv->reps[pl->first + j];
+			r->pl = pl;
+			r->id = pl->first + j;
+			r->rack = rack_base + (uint32_t)((long)j * gpr / per_rack);
+			r->blocks_total = blocks;
+			r->wait_head = r->wait_tail = r->run_head = r->run_tail = NIL;
+			r->pf_head = r->pf_tail = NIL;
+			r->phase = calloc(pl->p.block_tokens, sizeof *r->phase);
+			double off_tokens = pl->p.offload_bytes / pl->kv_bytes;
+			if (!r->phase || pc_init(&r->pc, prefix_tokens, off_tokens)) {
+				serving_destroy(sv);
+				return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
+			}
+		}
+		/* pools on the same rack type and group stack; a different group shares racks */
+		if (p + 1 < sv->n_pools && !(strcmp(sv->pools[p + 1].p.rack, pl->p.rack) == 0 &&
+					     sv->pools[p + 1].p.rack_group != pl->p.rack_group))
+			rack_base += (uint32_t)pl->p.racks;
+		if (blocks < 1) {
+			char key[96];
+			snprintf(key, sizeof key, "serving.%s", pl->p.name);
+			serving_destroy(sv);
+			return fs_error_set(err, FS_ERR_INPUT, NULL, 0, 0, key,
+					    "no room for the KV cache: %s weights take %.1f GB of "
+					    "%.1f GB per replica",
+					    pl->hw.llm->name, llm_weight_bytes(pl->hw.llm) / 1e9,
+					    pl->hw.gpu->mem_bytes * gpr / 1e9);
+		}
+	}
+
+	sim_model m = { .name = "serving", .ctx = sv, .handlers = handlers, .n_handlers = EV_COUNT,
+			.tick = on_tick };
+	sv->model = sim_add_model(s, &m, err);
+	if (sv->model < 0) {
+		rc = -sv->model;
+		serving_destroy(sv);
+		return rc;
+	}
+	struct {
+		int *id;
+		const char *path, *units, *desc;
+	} series[] = {
+		{ &sv->id_out, "serving/output_tokens_per_s", "1/s", "output tokens generated per second" },
+		{ &sv->id_in, "serving/input_tokens_per_s", "1/s", "prompt tokens prefilled per second" },
+		{ &sv->id_good, "serving/goodput_tokens_per_s", "1/s",
+		  "output tokens per second of requests that met their SLOs, at finish" },
+		{ &sv->id_arr, "serving/arrivals_per_s", "1/s", "requests arriving per second" },
+		{ &sv->id_wait, "serving/waiting", "1", "requests queued at replicas" },
+		{ &sv->id_run, "serving/running", "1", "requests in prefill or decode" },
+		{ &sv->id_batch, "serving/decode_batch_mean", "1", "decoding sequences per replica" },
+		{ &sv->id_kv, "serving/kv_occupancy", "1", "KV blocks used / capacity, all replicas" },
+		{ &sv->id_ttft50, "serving/ttft_p50", "s", "median TTFT of requests finished in the tick" },
+		{ &sv->id_ttft99, "serving/ttft_p99", "s", "p99 TTFT of requests finished in the tick" },
+	};
+	for (size_t i = 0; i < sizeof series / sizeof series[0]; i++) {
+		*series[i].id = rec_declare(sink, series[i].path, series[i].units, series[i].desc, 1,
+					    err);
+		if (*series[i].id < 0) {
+			rc = -*series[i].id;
+			serving_destroy(sv);
+			return rc;
+		}
+	}
+	if (sink) {
+		const char *names[256];
+		size_t n = sv->n_classes < 256 ? sv->n_classes : 256;
+		for (size_t c = 0; c < n; c++)
+			names[c] = workload_class(wl, c)->name;
+		rc = rec_classes(sink, names, n, err);
+		if (rc) {
+			serving_destroy(sv);
+			return rc;
+		}
+	}
+	if (sv->warmup > 0) {
+		sim_event e = { .time = sv->warmup, .model = (uint16_t)sv->model, .kind = EV_WARMUP };
+		sim_post(s, &e);
+	}
+	next_arrival(sv);
+	*out = sv;
+	return FS_OK;
+}
+
+void serving_destroy(serving *sv)
+{
+	if (!sv)
+		return;
+	for (uint32_t j = 0; sv->reps && j < sv->n_reps; j++) {
+		free(sv->reps[j].phase);
+		free(sv->reps[j].dheap);
+		pc_clear(&sv->reps[j].pc);
+	}
+	free(sv->reps);
+	for (size_t c = 0; sv->cs && c < sv->n_classes; c++)
+		cs_clear(&sv->cs[c]);
+	cs_clear(&sv->all);
+	stats_qhist_clear(&sv->tick_ttft);
+	free(sv->cs);
+	free(sv->class_results);
+	free(sv->class_pool);
+	free(sv->pools);
+	free(sv->rqs);
+	free(sv);
+}
+
+/* --- results ---------------------------------------------------------------------------- */
+
+static void fill_class(const class_stats *c, double measured, srv_class_result *o)
+{
+	o->arrived = c->arrived;
+	o->finished = c->finished;
+	o->slo_met = c->slo_met;
+	o->preemptions = c->preemptions;
+	o->cached_tokens = c->cached;
+	o->input_tokens = c->in_tok;
+	o->output_tokens = c->out_tok;
+	o->goodput_tokens = c->good_tok;
+	o->output_tokens_per_s = measured > 0 ? c->out_tok / measured : NAN;
+	o->input_tokens_per_s = measured > 0 ? c->in_tok / measured : NAN;
+	o->goodput_tokens_per_s = measured > 0 ? c->good_tok / measured : NAN;
+	o->ttft_p50_s = stats_qhist_quantile(&c->ttft, 0.5);
+	o->ttft_p90_s = stats_qhist_quantile(&c->ttft, 0.9);
+	o->ttft_p99_s = stats_qhist_quantile(&c->ttft, 0.99);
+	o->ttft_mean_s = c->finished ? c->ttft_sum / c->finished : NAN;
+	o->tpot_p50_s = stats_qhist_quantile(&c->tpot, 0.5);
+	o->tpot_p90_s = stats_qhist_quantile(&c->tpot, 0.9);
+	o->tpot_p99_s = stats_qhist_quantile(&c->tpot, 0.99);
+	o->tpot_mean_s = c->tpot_n ? c->tpot_sum / c->tpot_n : NAN;
+	o->e2e_p50_s = stats_qhist_quantile(&c->e2e, 0.5);
+	o->e2e_p99_s = stats_qhist_quantile(&c->e2e, 0.99);
+	o->e2e_mean_s = c->finished ? c->e2e_sum / c->finished : NAN;
+	o->queue_mean_s = c->finished ? c->queue_sum / c->finished : NAN;
+	o->queue_p99_s = stats_qhist_quantile(&c->queue, 0.99);
+	o->slo_attainment = c->finished ? (double)c->slo_met / c->finished : NAN;
+}
+
+void serving_result(serving *sv, srv_result *out)
+{
+	memset(out, 0, sizeof *out);
+	sim_time now = sim_now(sv->s);
+	double measured = sim_to_s(now - sv->warmup);
+	out->measured_s = measured;
+	for (size_t c = 0; c < sv->n_classes; c++) {
+		char name[SRV_NAME_LEN];
+		memcpy(name, sv->class_results[c].name, sizeof name);
+		fill_class(&sv->cs[c], measured, &sv->class_results[c]);
+		memcpy(sv->class_results[c].name, name, sizeof name);
+	}
+	fill_class(&sv->all, measured, &out->overall);
+	snprintf(out->overall.name, sizeof out->overall.name, "all");
+	out->classes = sv->class_results;
+	out->n_classes = sv->n_classes;
+	out->replicas = sv->n_reps;
+	out->calibrated = true;
+	for (size_t p = 0; p < sv->n_pools; p++) {
+		out->gpus += (uint64_t)sv->pools[p].n * sv->pools[p].p.tp * sv->pools[p].p.pp;
+		out->calibrated = out->calibrated && sv->pools[p].pm.calibrated;
+	}
+	for (uint32_t j = 0; j < sv->n_reps; j++) {
+		out->iterations += sv->reps[j].iterations;
+		out->stretches += sv->reps[j].stretches;
+	}
+	double span = sv->kv_occ_t - sim_to_s(sv->warmup);
+	out->kv_occupancy_mean = span > 0 ? sv->kv_occ_integral / span : NAN;
+}
+
+int serving_result_record(const srv_result *r, rec_sink *sink, fs_error *err)
+{
+	for (size_t c = 0; c <= r->n_classes; c++) {
+		const srv_class_result *x = c < r->n_classes ? &r->classes[c] : &r->overall;
+		char pre[96];
+		snprintf(pre, sizeof pre, "serving/%s/", x->name);
+		struct {
+			const char *k;
+			double v;
+			const char *u, *d;
+		} rows[] = {
+			{ "arrived", (double)x->arrived, "1", "requests arrived after warm-up" },
+			{ "finished", (double)x->finished, "1", "requests finished (arrived after warm-up)" },
+			{ "output_tokens_per_s", x->output_tokens_per_s, "1/s",
+			  "output tokens of finished requests per measured second" },
+			{ "input_tokens_per_s", x->input_tokens_per_s, "1/s",
+			  "prompt tokens of finished requests per measured second" },
+			{ "goodput_tokens_per_s", x->goodput_tokens_per_s, "1/s",
+			  "output tokens of requests that met their SLOs per second" },
+			{ "ttft_p50", x->ttft_p50_s, "s", "median time to first token" },
+			{ "ttft_p99", x->ttft_p99_s, "s", "p99 time to first token" },
+			{ "tpot_p50", x->tpot_p50_s, "s", "median time per output token" },
+			{ "tpot_p99", x->tpot_p99_s, "s", "p99 time per output token" },
+			{ "e2e_p50", x->e2e_p50_s, "s", "median end-to-end latency" },
+			{ "e2e_p99", x->e2e_p99_s, "s", "p99 end-to-end latency" },
+			{ "queue_mean", x->queue_mean_s, "s", "mean wait before first admission" },
+			{ "slo_attainment", x->slo_attainment, "1", "share of finished requests meeting "
+								      "every SLO of their class" },
+			{ "preemptions", (double)x->preemptions, "1", "preemptions of finished requests" },
+			{ "cached_tokens", (double)x->cached_tokens, "1",
+			  "prompt tokens served from the prefix cache" },
+		};
+		for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+			char name[192];
+			snprintf(name, sizeof name, "%s%s", pre, rows[i].k);
+			int rc = rec_summary(sink, name, rows[i].v, rows[i].u, rows[i].d, err);
+			if (rc)
+				return rc;
+		}
+	}
+	return FS_OK;
+}

@@ -1,0 +1,126 @@
+/*
+ * serving.h - the serving twin: LLM replicas on racks, continuous batching,
+ * chunked prefill, a block KV cache with preemption, a prefix cache with an
+ * offload tier, disaggregated prefill/decode pools, and routers.
+ *
+ * Data flow: the workload produces requests (one pending arrival at a time);
+ * a router picks a replica of a pool that serves the request's model; the
+ * replica's engine runs iterations whose durations come from the perf model;
+ * every request leaves a row (arrival, first token, finish, SLO met) that the
+ * recorder may keep, and feeds per-class statistics.
+ *
+ * Fast-forward.  Between two boundaries at which anything changes (a request
+ * joins, finishes, is preempted, or the KV cache would overflow), a decode-only
+ * replica runs identical-shape iterations whose times form max(line, line) in
+ * the decode context sum.  The engine schedules one event for the whole
+ * stretch and sums the iteration times in closed form with integer arithmetic
+ * (perf_line_sum), so per-request timestamps are identical to running every
+ * iteration (naive mode, kept for tests).  An arrival at a busy replica cuts
+ * the stretch at the first iteration boundary at or after it, exactly where
+ * the naive mode would admit it.
+ */
+#ifndef FS_SERVING_H
+#define FS_SERVING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "hw.h"
+#include "perf.h"
+#include "record.h"
+#include "sim.h"
+#include "workload.h"
+
+#define SRV_NAME_LEN 64
+
+enum srv_role { SRV_ROLE_BOTH, SRV_ROLE_PREFILL, SRV_ROLE_DECODE };
+enum srv_router { SRV_ROUND_ROBIN, SRV_LEAST_WORK, SRV_PREFIX_AWARE };
+enum srv_preempt { SRV_RECOMPUTE, SRV_SWAP };
+
+/* A pool: identical replicas of one model on racks of one type. */
+typedef struct srv_pool_params {
+	char name[SRV_NAME_LEN];
+	char model[SRV_NAME_LEN];    /* llm_spec name */
+	char rack[SRV_NAME_LEN];     /* rack_spec name */
+	int rack_group;              /* which GPU group of the rack (0 or 1) */
+	int racks;                   /* racks used by this pool */
+	int replicas;                /* 0 = as many as fit on the racks' group GPUs */
+	int tp, pp, ep;
+	bool dp_attention;
+	int role;                    /* enum srv_role */
+	int router;                  /* enum srv_router */
+	uint32_t max_batch_tokens;   /* token budget of one iteration */
+	uint32_t max_seqs;           /* running sequences per replica */
+	uint32_t chunk_tokens;       /* prefill chunk (0 = the budget) */
+	uint32_t block_tokens;       /* KV block size */
+	double kv_reserve;           /* share of (memory - weights) kept free, 0..1 */
+	double prefix_share;         /* share of the KV capacity held by the prefix cache */
+	int preemption;              /* enum srv_preempt */
+	double offload_bytes;        /* per replica KV offload tier (CPU memory, storage) [B] */
+	double offload_bw;           /* its bandwidth [B/s] */
+} srv_pool_params;
+
+typedef struct srv_params {
+	srv_pool_params *pools;
+	size_t n_pools;
+	double kv_transfer_bw;       /* prefill -> decode pool link [B/s]; 0 = from the GPUs */
+	double kv_transfer_latency_s;
+	bool naive;                  /* one event per iteration (tests, debugging) */
+	double requests_fraction;    /* share of requests written to /requests */
+	double tick_s;               /* control tick, for per-tick series */
+} srv_params;
+
+/* Resolved hardware of a pool (from the catalog). */
+typedef struct srv_pool_hw {
+	const gpu_spec *gpu;
+	const llm_spec *llm;
+	const rack_spec *rack;
+} srv_pool_hw;
+
+typedef struct serving serving;
+
+/* Per-class and overall results. */
+typedef struct srv_class_result {
+	char name[SRV_NAME_LEN];
+	uint64_t arrived, finished, slo_met, preemptions, cached_tokens;
+	uint64_t input_tokens, output_tokens, goodput_tokens;
+	double output_tokens_per_s, input_tokens_per_s, goodput_tokens_per_s;
+	double ttft_p50_s, ttft_p90_s, ttft_p99_s, ttft_mean_s;
+	double tpot_p50_s, tpot_p90_s, tpot_p99_s, tpot_mean_s;
+	double e2e_p50_s, e2e_p99_s, e2e_mean_s;
+	double queue_mean_s, queue_p99_s;
+	double slo_attainment;       /* slo_met / finished */
+} srv_class_result;
+
+typedef struct srv_result {
+	srv_class_result overall;
+	srv_class_result *classes;   /* [n_classes], owned by the serving object */
+	size_t n_classes;
+	uint64_t replicas, gpus, iterations, stretches;
+	double kv_occupancy_mean;    /* used / capacity blocks, time average */
+	double measured_s;
+	bool calibrated;             /* every pool's GPU was calibrated */
+} srv_result;
+
+/* Validate and build.  hw[i] belongs to params->pools[i].  The workload is
+ * borrowed and must outlive the serving object.  sink may be NULL. */
+int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, workload *wl,
+		   uint64_t seed, uint32_t replication, double warmup_s, rec_sink *sink,
+		   serving **out, fs_error *err);
+void serving_destroy(serving *sv);
+
+/* Results at the current simulated time. */
+void serving_result(serving *sv, srv_result *out);
+int serving_result_record(const srv_result *r, rec_sink *sink, fs_error *err);
+
+/* Replicas a pool gets: as many as its racks' group GPUs hold (or the
+ * requested number, if it fits). */
+int serving_pool_replicas(const srv_pool_params *p, const srv_pool_hw *hw, fs_error *err);
+
+/* For tests: every finished request's row goes here too (NULL = off). */
+typedef void (*srv_request_hook)(void *ctx, const rec_request *row);
+void serving_set_request_hook(serving *sv, srv_request_hook fn, void *ctx);
+
+#endif
