@@ -63,7 +63,6 @@ typedef struct rq {
 	int64_t join;         /* decoders: first decode iteration */
 	uint32_t ctx0;        /* context at `join` */
 	int64_t finish_iter;  /* last decode iteration */
-	uint32_t heap_pos;
 	uint32_t prev, next;  /* running list */
 	uint32_t pprev, pnext; /* prefill list */
 	uint32_t qnext;       /* waiting FIFO / free list */
@@ -98,7 +97,7 @@ typedef struct replica {
 	uint32_t wait_head, wait_tail, n_waiting;
 	uint32_t run_head, run_tail, n_running;
 	uint32_t pf_head, pf_tail, n_prefill;
-	uint32_t *dheap;
+	struct dent *dheap;
 	uint32_t n_decode, dheap_cap;
 	int64_t iter;     /* index of the next iteration */
 	uint64_t ctx_sum; /* decoders' context sum at iteration `iter` */
@@ -217,7 +216,7 @@ static uint32_t rq_alloc(serving *sv)
 	q->first_token = -1;
 	q->admitted = -1;
 	q->replica = q->prefill_replica = -1;
-	q->prev = q->next = q->pprev = q->pnext = q->qnext = q->heap_pos = NIL;
+	q->prev = q->next = q->pprev = q->pnext = q->qnext = NIL;
 	return i;
 }
 
@@ -316,79 +315,87 @@ static void pf_remove(serving *sv, replica *r, uint32_t i)
 	r->n_prefill--;
 }
 
-/* --- decoder heap by finish iteration (ties by request id: deterministic) ------------ */
+/* --- decoder heap by finish iteration (ties by request id: deterministic) ------------
+ * The keys live in the heap array, so sifting never touches the request slab;
+ * removal other than at the top (preemption) finds its entry by a scan. */
 
-static inline bool dh_less(const serving *sv, uint32_t a, uint32_t b)
+typedef struct dent {
+	int64_t fin;  /* finish iteration */
+	uint64_t id;  /* request id, for ties */
+	uint32_t rq;  /* slab index */
+} dent;
+
+static inline bool dh_less(const dent *x, const dent *y)
 {
-	const rq *x = &sv->rqs[a], *y = &sv->rqs[b];
-	if (x->finish_iter != y->finish_iter)
-		return x->finish_iter < y->finish_iter;
-	return x->w.id < y->w.id;
+	return x->fin != y->fin ? x->fin < y->fin : x->id < y->id;
 }
 
-static void dh_place(serving *sv, replica *r, uint32_t pos, uint32_t i)
+static void dh_up(replica *r, uint32_t pos)
 {
-	r->dheap[pos] = i;
-	sv->rqs[i].heap_pos = pos;
-}
-
-static void dh_up(serving *sv, replica *r, uint32_t pos)
-{
-	uint32_t i = r->dheap[pos];
+	dent e = r->dheap[pos];
 	while (pos > 0) {
 		uint32_t p = (pos - 1) / 2;
-		if (!dh_less(sv, i, r->dheap[p]))
+		if (!dh_less(&e, &r->dheap[p]))
 			break;
-		dh_place(sv, r, pos, r->dheap[p]);
+		r->dheap[pos] = r->dheap[p];
 		pos = p;
 	}
-	dh_place(sv, r, pos, i);
+	r->dheap[pos] = e;
 }
 
-static void dh_down(serving *sv, replica *r, uint32_t pos)
+static void dh_down(replica *r, uint32_t pos)
 {
-	uint32_t i = r->dheap[pos];
+	dent e = r->dheap[pos];
 	for (;;) {
 		uint32_t c = 2 * pos + 1;
 		if (c >= r->n_decode)
 			break;
-		if (c + 1 < r->n_decode && dh_less(sv, r->dheap[c + 1], r->dheap[c]))
+		if (c + 1 < r->n_decode && dh_less(&r->dheap[c + 1], &r->dheap[c]))
 			c++;
-		if (!dh_less(sv, r->dheap[c], i))
+		if (!dh_less(&r->dheap[c], &e))
 			break;
-		dh_place(sv, r, pos, r->dheap[c]);
+		r->dheap[pos] = r->dheap[c];
 		pos = c;
 	}
-	dh_place(sv, r, pos, i);
+	r->dheap[pos] = e;
 }
 
 static bool dh_push(serving *sv, replica *r, uint32_t i)
 {
 	if (r->n_decode == r->dheap_cap) {
 		uint32_t ncap = r->dheap_cap ? 2 * r->dheap_cap : 64;
-		uint32_t *h = realloc(r->dheap, ncap * sizeof *h);
+		dent *h = realloc(r->dheap, ncap * sizeof *h);
 		if (!h)
 			return false;
 		r->dheap = h;
 		r->dheap_cap = ncap;
 	}
-	r->dheap[r->n_decode] = i;
-	sv->rqs[i].heap_pos = r->n_decode;
+	const rq *q = &sv->rqs[i];
+	r->dheap[r->n_decode] = (dent){ q->finish_iter, q->w.id, i };
 	r->n_decode++;
-	dh_up(sv, r, r->n_decode - 1);
+	dh_up(r, r->n_decode - 1);
 	return true;
+}
+
+static void dh_remove_at(replica *r, uint32_t pos)
+{
+	r->n_decode--;
+	if (pos != r->n_decode) {
+		r->dheap[pos] = r->dheap[r->n_decode];
+		dh_down(r, pos);
+		dh_up(r, pos);
+	}
 }
 
 static void dh_remove(serving *sv, replica *r, uint32_t i)
 {
-	uint32_t pos = sv->rqs[i].heap_pos;
-	r->n_decode--;
-	if (pos != r->n_decode) {
-		dh_place(sv, r, pos, r->dheap[r->n_decode]);
-		dh_down(sv, r, pos);
-		dh_up(sv, r, sv->rqs[r->dheap[pos]].heap_pos);
-	}
-	sv->rqs[i].heap_pos = NIL;
+	(void)sv;
+	for (uint32_t pos = 0; pos < r->n_decode; pos++)
+		if (r->dheap[pos].rq == i) {
+			dh_remove_at(r, pos);
+			return;
+		}
+	assert(!"decoder not in its replica's heap");
 }
 
 /* --- KV phase accounting ----------------------------------------------------------- */
@@ -658,8 +665,14 @@ static void cs_clear(class_stats *c)
 	stats_qhist_clear(&c->queue);
 }
 
-static void cs_add(class_stats *c, const rq *q, double ttft, double tpot, double e2e, double wait,
-		   bool met)
+/* One finished request's latencies, with their histogram buckets computed once
+ * for the class, the overall and the per-tick histograms (same ranges). */
+typedef struct lat {
+	double ttft, tpot, e2e, wait;
+	size_t i_ttft, i_tpot, i_e2e, i_wait;
+} lat;
+
+static void cs_add(class_stats *c, const rq *q, const lat *l, bool met)
 {
 	c->finished++;
 	c->in_tok += q->w.input_tokens;
@@ -670,15 +683,15 @@ static void cs_add(class_stats *c, const rq *q, double ttft, double tpot, double
 		c->slo_met++;
 		c->good_tok += q->w.output_tokens;
 	}
-	stats_qhist_add(&c->ttft, ttft);
-	stats_qhist_add(&c->e2e, e2e);
-	stats_qhist_add(&c->queue, wait);
-	c->ttft_sum += ttft;
-	c->e2e_sum += e2e;
-	c->queue_sum += wait;
-	if (!isnan(tpot)) {
-		stats_qhist_add(&c->tpot, tpot);
-		c->tpot_sum += tpot;
+	stats_qhist_add_at(&c->ttft, l->i_ttft, l->ttft);
+	stats_qhist_add_at(&c->e2e, l->i_e2e, l->e2e);
+	stats_qhist_add_at(&c->queue, l->i_wait, l->wait);
+	c->ttft_sum += l->ttft;
+	c->e2e_sum += l->e2e;
+	c->queue_sum += l->wait;
+	if (!isnan(l->tpot)) {
+		stats_qhist_add_at(&c->tpot, l->i_tpot, l->tpot);
+		c->tpot_sum += l->tpot;
 		c->tpot_n++;
 	}
 }
@@ -912,15 +925,15 @@ static void on_iter_end(sim *s, void *ctx, const sim_event *ev)
 	r->busy = false;
 
 	/* finished decoders: every one with finish_iter < iter */
-	while (r->n_decode > 0 && sv->rqs[r->dheap[0]].finish_iter < r->iter) {
-		uint32_t i = r->dheap[0];
+	while (r->n_decode > 0 && r->dheap[0].fin < r->iter) {
+		uint32_t i = r->dheap[0].rq;
 		rq *q = &sv->rqs[i];
 		assert(q->finish_iter == r->iter - 1);
 		q->generated = q->w.output_tokens;
 		r->blocks_used -= blocks_for(dec_ctx(q, r->iter - 1), b);
 		r->phase[phase_of(q, b)]--;
 		r->ctx_sum -= dec_ctx(q, r->iter);
-		dh_remove(sv, r, i);
+		dh_remove_at(r, 0);
 		run_remove(sv, r, i);
 		finish_request(sv, r, i, now);
 	}
@@ -1023,8 +1036,7 @@ static void schedule_next(serving *sv, replica *r)
 	perf_line_of(&pl->pm, &batch, 1.0, &r->line);
 	int64_t k = 1;
 	if (!r->mixed && !sv->prm.naive && r->extra_fp == 0) {
-		const rq *first = &sv->rqs[r->dheap[0]];
-		k = first->finish_iter - r->iter + 1;
+		k = r->dheap[0].fin - r->iter + 1;
 		if (k > STRETCH_MAX)
 			k = STRETCH_MAX;
 		/* iterations after this one whose KV growth still fits */
@@ -1134,18 +1146,24 @@ static void finish_request(serving *sv, replica *r, uint32_t i, sim_time now)
 	rq *q = &sv->rqs[i];
 	const wl_class_params *c = workload_class(sv->wl, q->w.cls);
 	r->outstanding -= work_of(r->pl, q);
-	double ttft = sim_to_s(q->first_token - q->w.arrival);
-	double e2e = sim_to_s(now - q->w.arrival);
-	double tpot = q->w.output_tokens > 1
-			      ? sim_to_s(now - q->first_token) / (q->w.output_tokens - 1)
-			      : NAN;
-	double wait = sim_to_s(q->admitted - q->w.arrival);
-	bool met = (!(c->slo_ttft_s > 0) || ttft <= c->slo_ttft_s) &&
-		   (!(c->slo_tpot_s > 0) || isnan(tpot) || tpot <= c->slo_tpot_s);
+	lat l;
+	l.ttft = sim_to_s(q->first_token - q->w.arrival);
+	l.e2e = sim_to_s(now - q->w.arrival);
+	l.tpot = q->w.output_tokens > 1
+			 ? sim_to_s(now - q->first_token) / (q->w.output_tokens - 1)
+			 : NAN;
+	l.wait = sim_to_s(q->admitted - q->w.arrival);
+	bool met = (!(c->slo_ttft_s > 0) || l.ttft <= c->slo_ttft_s) &&
+		   (!(c->slo_tpot_s > 0) || isnan(l.tpot) || l.tpot <= c->slo_tpot_s);
 	if (q->w.arrival >= sv->warmup) {
-		cs_add(&sv->cs[q->w.cls], q, ttft, tpot, e2e, wait, met);
-		cs_add(&sv->all, q, ttft, tpot, e2e, wait, met);
-		stats_qhist_add(&sv->tick_ttft, ttft);
+		const stats_qhist *h = &sv->all.ttft; /* all four share its range */
+		l.i_ttft = stats_qhist_index(h, l.ttft);
+		l.i_e2e = stats_qhist_index(h, l.e2e);
+		l.i_wait = stats_qhist_index(h, l.wait);
+		l.i_tpot = isnan(l.tpot) ? 0 : stats_qhist_index(h, l.tpot);
+		cs_add(&sv->cs[q->w.cls], q, &l, met);
+		cs_add(&sv->all, q, &l, met);
+		stats_qhist_add_at(&sv->tick_ttft, l.i_ttft, l.ttft);
 		if (met)
 			sv->tick_good_tok += q->w.output_tokens;
 	}

@@ -444,6 +444,8 @@ static int load_doc(ydoc *d, const char *path, const char *const *sets, size_t n
 		rc = cfg_apply_set(&root, sets[i], err);
 		ydoc_set_root(d, root);
 	}
+	/* the path first: relative data files in the schema resolve against it */
+	snprintf(out->path, sizeof out->path, "%s", path);
 	cfg *c = rc ? NULL : cfg_new(ydoc_root(d), err);
 	if (!rc && !c)
 		rc = FS_ERR_NOMEM;
@@ -453,8 +455,6 @@ static int load_doc(ydoc *d, const char *path, const char *const *sets, size_t n
 		rc = cfg_resolved(c, &out->text_resolved);
 	if (!rc && !(out->text_given = strdup(ydoc_text(d))))
 		rc = fs_error_msg(err, FS_ERR_NOMEM, "out of memory");
-	if (!rc)
-		snprintf(out->path, sizeof out->path, "%s", path);
 	cfg_free(c);
 	ydoc_free(d);
 	if (rc)

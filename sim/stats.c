@@ -154,19 +154,27 @@ void stats_qhist_reset(stats_qhist *h)
 	h->max = -INFINITY;
 }
 
+size_t stats_qhist_index(const stats_qhist *h, double x)
+{
+	if (x < h->lo)
+		return 0;
+	if (x >= h->hi)
+		return h->nbuckets + 1;
+	size_t k = (size_t)(log(x / h->lo) / h->log_ratio);
+	return 1 + (k < h->nbuckets ? k : h->nbuckets - 1);
+}
+
 void stats_qhist_add(stats_qhist *h, double x)
 {
 	if (isnan(x))
 		return;
-	size_t idx;
-	if (x < h->lo)
-		idx = 0;
-	else if (x >= h->hi)
-		idx = h->nbuckets + 1;
-	else {
-		size_t k = (size_t)(log(x / h->lo) / h->log_ratio);
-		idx = 1 + (k < h->nbuckets ? k : h->nbuckets - 1);
-	}
+	stats_qhist_add_at(h, stats_qhist_index(h, x), x);
+}
+
+void stats_qhist_add_at(stats_qhist *h, size_t idx, double x)
+{
+	if (isnan(x))
+		return;
 	h->count[idx]++;
 	h->n++;
 	if (x < h->min)

@@ -67,6 +67,10 @@ int stats_qhist_init(stats_qhist *h, double lo, double hi, double eps);
 void stats_qhist_clear(stats_qhist *h);
 void stats_qhist_reset(stats_qhist *h);
 void stats_qhist_add(stats_qhist *h, double x);
+/* The bucket of x, and adding by bucket: several histograms with the same
+ * lo, hi and eps (per class and overall, say) share one log() per value. */
+size_t stats_qhist_index(const stats_qhist *h, double x);
+void stats_qhist_add_at(stats_qhist *h, size_t idx, double x);
 /* q in [0,1]; NaN when empty.  A quantile that falls below lo reports the
  * least value seen, one above hi reports hi (capped at the greatest seen); q = 0
  * and q = 1 report the exact min and max. */
