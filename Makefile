@@ -63,6 +63,8 @@ CUDA_SRC := $(wildcard calibration/cuda/*.cu)
 NVCC     ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 
 FORCE:
+# keep the objects of tests and benches (intermediate files of chained rules)
+.SECONDARY:
 .PHONY: FORCE all run test bench install uninstall clean deps format lint unit-tests cuda-check calibration-bench
 .DEFAULT_GOAL := all
 

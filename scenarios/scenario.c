@@ -403,7 +403,8 @@ static int read_schema(cfg *c, scenario *sc, fs_error *err)
 		read_output(root, sc);
 	if (!cfg_status(c) && cfg_has(root, "station"))
 		read_station(root, sc);
-	bool factory = cfg_has(root, "racks") || cfg_has(root, "serving") || cfg_has(root, "workload");
+	bool factory = cfg_has(root, "racks") | cfg_has(root, "serving") | cfg_has(root, "workload") |
+		       cfg_has(root, "catalog");
 	if (!cfg_status(c) && factory) {
 		/* the catalog: built in, then the scenario's own entries and overrides */
 		int rc = catalog_load_builtin(&sc->cat, err);
