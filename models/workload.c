@@ -43,15 +43,15 @@
 
 #include "rng.h"
 
-#define WL_CONTEXT_MAX (1u << 31)       /* tokens; longest prompt or answer */
-#define WL_TRACE_MAX_ROWS 100000000u    /* rows per trace file */
-#define WL_LINE_MAX (1u << 20)          /* bytes per trace line */
-#define WL_MULT_MAX 1000.0              /* trace rate_multiplier */
-#define WL_TURNS_MAX 1e6                /* session.turns_mean */
-#define WL_SEQ_BITS 40
-#define WL_SEQ_MASK ((1ULL << WL_SEQ_BITS) - 1)
-#define WL_TAG_MASK 0x7fffffULL         /* 23 bits: 63 - WL_SEQ_BITS */
-#define WL_HIGH_BIT (1ULL << 63)
+#define WL_CONTEXT_MAX    (1u << 31) /* tokens; longest prompt or answer */
+#define WL_TRACE_MAX_ROWS 100000000u /* rows per trace file */
+#define WL_LINE_MAX       (1u << 20) /* bytes per trace line */
+#define WL_MULT_MAX       1000.0     /* trace rate_multiplier */
+#define WL_TURNS_MAX      1e6        /* session.turns_mean */
+#define WL_SEQ_BITS       40
+#define WL_SEQ_MASK       ((1ULL << WL_SEQ_BITS) - 1)
+#define WL_TAG_MASK       0x7fffffULL /* 23 bits: 63 - WL_SEQ_BITS */
+#define WL_HIGH_BIT       (1ULL << 63)
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                            */
@@ -110,8 +110,8 @@ static double sm_get_double(void *vs)
 	return (double)(rng_splitmix64(&((sm_state *)vs)->s) >> 11) * 0x1p-53;
 }
 
-static const gsl_rng_type sm_type = { "factorysim-splitmix64", 0xffffffffUL, 0, sizeof(sm_state),
-				      sm_set, sm_get, sm_get_double };
+static const gsl_rng_type sm_type = {
+    "factorysim-splitmix64", 0xffffffffUL, 0, sizeof(sm_state), sm_set, sm_get, sm_get_double};
 
 static void sm_key(gsl_rng *r, uint64_t key)
 {
@@ -188,9 +188,9 @@ static int lr_next(line_reader *lr, size_t *len)
 static size_t bom(const char *s, size_t n)
 {
 	return (n >= 3 && (unsigned char)s[0] == 0xef && (unsigned char)s[1] == 0xbb &&
-		(unsigned char)s[2] == 0xbf) ?
-		       3 :
-		       0;
+		(unsigned char)s[2] == 0xbf)
+		   ? 3
+		   : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -294,12 +294,12 @@ static int digits(const char *s, size_t n, size_t at, size_t k, int *out)
 static int parse_timestamp(const char *s, size_t n, int64_t *sec, int32_t *nsec)
 {
 	int y, mo, d, h, mi, se;
-	if (digits(s, n, 0, 4, &y) || n < 5 || s[4] != '-' || digits(s, n, 5, 2, &mo) ||
-	    n < 8 || s[7] != '-' || digits(s, n, 8, 2, &d) || n < 11 || s[10] != ' ' ||
+	if (digits(s, n, 0, 4, &y) || n < 5 || s[4] != '-' || digits(s, n, 5, 2, &mo) || n < 8 ||
+	    s[7] != '-' || digits(s, n, 8, 2, &d) || n < 11 || s[10] != ' ' ||
 	    digits(s, n, 11, 2, &h) || n < 14 || s[13] != ':' || digits(s, n, 14, 2, &mi) ||
 	    n < 17 || s[16] != ':' || digits(s, n, 17, 2, &se))
 		return -1;
-	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && is_leap(y)) || h > 23 ||
 	    mi > 59 || se > 59)
 		return -1;
@@ -337,10 +337,12 @@ static int csv_tokens(const char *file, int line, const char *s, size_t n, size_
 	quote(q, sizeof q, s, n);
 	if (!ok)
 		return fs_error_set(err, FS_ERR_INPUT, file, line, (int)col, key,
-				    "'%s' is not a token count; expected a non-negative integer", q);
+				    "'%s' is not a token count; expected a non-negative integer",
+				    q);
 	if (v > WL_CONTEXT_MAX)
 		return fs_error_set(err, FS_ERR_INPUT, file, line, (int)col, key,
-				    "'%s' is too many tokens; expected at most %u", q, WL_CONTEXT_MAX);
+				    "'%s' is too many tokens; expected at most %u", q,
+				    WL_CONTEXT_MAX);
 	*out = (uint32_t)v;
 	return FS_OK;
 }
@@ -361,9 +363,10 @@ static int read_csv(line_reader *lr, const char *file, row_vec *rv, fs_error *er
 		if (!header) {
 			if (n != strlen(AZ_HEADER) || memcmp(s, AZ_HEADER, n) != 0) {
 				quote(q, sizeof q, s, n);
-				return fs_error_set(err, FS_ERR_INPUT, file, lr->lineno, 1, NULL,
-						    "'%s' is not an Azure LLM trace header; expected %s",
-						    q, AZ_HEADER);
+				return fs_error_set(
+				    err, FS_ERR_INPUT, file, lr->lineno, 1, NULL,
+				    "'%s' is not an Azure LLM trace header; expected %s", q,
+				    AZ_HEADER);
 			}
 			header = true;
 			continue;
@@ -374,8 +377,8 @@ static int read_csv(line_reader *lr, const char *file, row_vec *rv, fs_error *er
 			return fs_error_set(err, FS_ERR_INPUT, file, lr->lineno, 1, NULL,
 					    "more than %u requests; expected a shorter trace",
 					    WL_TRACE_MAX_ROWS);
-		static const char *const names[3] = { "TIMESTAMP", "ContextTokens",
-						       "GeneratedTokens" };
+		static const char *const names[3] = {"TIMESTAMP", "ContextTokens",
+						     "GeneratedTokens"};
 		size_t start[3], len[3], at = 0;
 		for (int k = 0; k < 3; k++) {
 			if (at > n)
@@ -389,13 +392,12 @@ static int read_csv(line_reader *lr, const char *file, row_vec *rv, fs_error *er
 			at = end + 1;
 			if (k == 2 && c) {
 				quote(q, sizeof q, s + at, n - at);
-				return fs_error_set(err, FS_ERR_INPUT, file, lr->lineno,
-						    (int)(at + off + 1), NULL,
-						    "'%s' is an extra field; expected %s", q,
-						    AZ_HEADER);
+				return fs_error_set(
+				    err, FS_ERR_INPUT, file, lr->lineno, (int)(at + off + 1), NULL,
+				    "'%s' is an extra field; expected %s", q, AZ_HEADER);
 			}
 		}
-		wl_trace_row r = { 0 };
+		wl_trace_row r = {0};
 		int64_t sec;
 		int32_t ns;
 		if (memchr(s + start[0], '\0', len[0]) ||
@@ -418,8 +420,8 @@ static int read_csv(line_reader *lr, const char *file, row_vec *rv, fs_error *er
 		}
 		r.t_s = (double)(sec - sec0) + (double)(ns - ns0) * 1e-9;
 		if (rows_push(rv, &r))
-			return fs_error_msg(err, FS_ERR_NOMEM, "%s: out of memory reading the trace",
-					    file);
+			return fs_error_msg(err, FS_ERR_NOMEM,
+					    "%s: out of memory reading the trace", file);
 	}
 	if (rc == 0 && !header)
 		return fs_error_set(err, FS_ERR_INPUT, file, 1, 1, NULL,
@@ -443,13 +445,13 @@ enum { JV_NUMBER, JV_STRING, JV_NULL };
 
 typedef struct jvalue {
 	int type;
-	size_t col;       /* 1-based column of the value */
-	bool integer;     /* number written without fraction or exponent, >= 0 */
-	bool overflow;    /* integer above 2^64 - 1 */
-	uint64_t u;       /* the integer */
-	double d;         /* the number */
-	uint64_t hash;    /* FNV-1a of a string's decoded bytes */
-	char text[48];    /* printable copy of the token */
+	size_t col;    /* 1-based column of the value */
+	bool integer;  /* number written without fraction or exponent, >= 0 */
+	bool overflow; /* integer above 2^64 - 1 */
+	uint64_t u;    /* the integer */
+	double d;      /* the number */
+	uint64_t hash; /* FNV-1a of a string's decoded bytes */
+	char text[48]; /* printable copy of the token */
 } jvalue;
 
 static int jerr(jp *p, size_t at, const char *key, const char *fmt, const char *a)
@@ -535,14 +537,30 @@ static int jstring(jp *p, const char *key, char *buf, size_t cap, uint64_t *hash
 			char e = p->s[p->i + 1];
 			p->i += 2;
 			switch (e) {
-			case '"': out[0] = '"'; break;
-			case '\\': out[0] = '\\'; break;
-			case '/': out[0] = '/'; break;
-			case 'b': out[0] = '\b'; break;
-			case 'f': out[0] = '\f'; break;
-			case 'n': out[0] = '\n'; break;
-			case 'r': out[0] = '\r'; break;
-			case 't': out[0] = '\t'; break;
+			case '"':
+				out[0] = '"';
+				break;
+			case '\\':
+				out[0] = '\\';
+				break;
+			case '/':
+				out[0] = '/';
+				break;
+			case 'b':
+				out[0] = '\b';
+				break;
+			case 'f':
+				out[0] = '\f';
+				break;
+			case 'n':
+				out[0] = '\n';
+				break;
+			case 'r':
+				out[0] = '\r';
+				break;
+			case 't':
+				out[0] = '\t';
+				break;
 			case 'u': {
 				unsigned cp, lo;
 				if (hex4(p, p->i, &cp))
@@ -550,8 +568,9 @@ static int jstring(jp *p, const char *key, char *buf, size_t cap, uint64_t *hash
 						    "bad \\u escape; expected four hex digits");
 				p->i += 4;
 				if (cp >= 0xdc00 && cp <= 0xdfff)
-					return jerr(p, esc, key, "%s",
-						    "lone low surrogate; expected a valid code point");
+					return jerr(
+					    p, esc, key, "%s",
+					    "lone low surrogate; expected a valid code point");
 				if (cp >= 0xd800 && cp <= 0xdbff) {
 					if (p->i + 6 > p->n || p->s[p->i] != '\\' ||
 					    p->s[p->i + 1] != 'u' || hex4(p, p->i + 2, &lo) ||
@@ -687,13 +706,14 @@ static int jvalue_parse(jp *p, const char *key, jvalue *v)
 		return jerr(p, p->i, key,
 			    "nested %s; expected a number or a string (the object must be flat)",
 			    c == '{' ? "object" : "array");
-	static const char *const lits[3] = { "null", "true", "false" };
+	static const char *const lits[3] = {"null", "true", "false"};
 	for (int k = 0; k < 3; k++) {
 		size_t L = strlen(lits[k]);
 		if (p->n - p->i >= L && memcmp(p->s + p->i, lits[k], L) == 0 &&
 		    (p->i + L == p->n || is_delim(p->s[p->i + L]))) {
 			if (k > 0)
-				return jerr(p, p->i, key, "'%s' is not allowed; expected a number or a string",
+				return jerr(p, p->i, key,
+					    "'%s' is not allowed; expected a number or a string",
 					    lits[k]);
 			v->type = JV_NULL;
 			strcpy(v->text, "null");
@@ -705,8 +725,8 @@ static int jvalue_parse(jp *p, const char *key, jvalue *v)
 }
 
 enum { JK_TIME, JK_INPUT, JK_OUTPUT, JK_SESSION, JK_PREFIX, JK_PREFIX_TOKENS, JK_N };
-static const char *const JKEYS[JK_N] = { "time",    "input",  "output",
-					 "session", "prefix", "prefix_tokens" };
+static const char *const JKEYS[JK_N] = {"time",    "input",  "output",
+					"session", "prefix", "prefix_tokens"};
 
 static int jtokens(jp *p, const char *key, const jvalue *v, uint32_t *out)
 {
@@ -742,7 +762,7 @@ static int jid(jp *p, const char *key, const jvalue *v, uint64_t *out)
 static int jsonl_line(jp *p, wl_trace_row *r)
 {
 	jvalue vals[JK_N];
-	bool seen[JK_N] = { false };
+	bool seen[JK_N] = {false};
 	jws(p);
 	if (p->i >= p->n || p->s[p->i] != '{')
 		return junexpected(p, NULL, "'{' starting a JSON object");
@@ -755,8 +775,8 @@ static int jsonl_line(jp *p, wl_trace_row *r)
 			break;
 		}
 		if (p->i >= p->n || p->s[p->i] != '"')
-			return junexpected(p, NULL, first ? "'\"' starting a key or '}'" :
-							    "'\"' starting a key");
+			return junexpected(
+			    p, NULL, first ? "'\"' starting a key or '}'" : "'\"' starting a key");
 		size_t kcol = p->i;
 		char kbuf[48];
 		uint64_t kh;
@@ -771,9 +791,9 @@ static int jsonl_line(jp *p, wl_trace_row *r)
 		if (k < JK_N && kh != fnv1a_str(JKEYS[k]))
 			k = JK_N;
 		if (k == JK_N)
-			return jerr(p, kcol, kbuf,
-				    "%s", "unknown key; expected time, input, output, session, "
-					  "prefix or prefix_tokens");
+			return jerr(p, kcol, kbuf, "%s",
+				    "unknown key; expected time, input, output, session, "
+				    "prefix or prefix_tokens");
 		if (seen[k])
 			return jerr(p, kcol, JKEYS[k], "%s",
 				    "duplicate key; expected each key once per line");
@@ -826,7 +846,8 @@ static int jsonl_line(jp *p, wl_trace_row *r)
 			return e;
 		if (r->prefix_tokens > r->input_tokens)
 			return jerr(p, v->col - 1, "prefix_tokens",
-				    "'%s' exceeds the input tokens; expected at most input", v->text);
+				    "'%s' exceeds the input tokens; expected at most input",
+				    v->text);
 		if (r->prefix_tokens > 0 && r->prefix_id == 0)
 			return jerr(p, v->col - 1, "prefix_tokens", "%s",
 				    "given without a prefix; expected a \"prefix\" id too");
@@ -841,7 +862,7 @@ static int read_jsonl(line_reader *lr, const char *file, row_vec *rv, fs_error *
 	while ((rc = lr_next(lr, &n)) == 1) {
 		const char *s = lr->line;
 		size_t off = lr->lineno == 1 ? bom(s, n) : 0;
-		jp p = { s + off, n - off, 0, file, lr->lineno, err };
+		jp p = {s + off, n - off, 0, file, lr->lineno, err};
 		jws(&p);
 		if (p.i == p.n)
 			continue; /* blank line */
@@ -857,8 +878,8 @@ static int read_jsonl(line_reader *lr, const char *file, row_vec *rv, fs_error *
 			return e;
 		}
 		if (rows_push(rv, &r))
-			return fs_error_msg(err, FS_ERR_NOMEM, "%s: out of memory reading the trace",
-					    file);
+			return fs_error_msg(err, FS_ERR_NOMEM,
+					    "%s: out of memory reading the trace", file);
 	}
 	return rc;
 }
@@ -879,9 +900,9 @@ int wl_trace_read(const char *path, int format, wl_trace_row **rows, size_t *n, 
 		return fs_error_msg(err, FS_ERR_NOMEM, "out of memory");
 	}
 	lr->f = f;
-	row_vec rv = { 0 };
-	int rc = format == WL_TRACE_AZURE_CSV ? read_csv(lr, path, &rv, err) :
-						read_jsonl(lr, path, &rv, err);
+	row_vec rv = {0};
+	int rc = format == WL_TRACE_AZURE_CSV ? read_csv(lr, path, &rv, err)
+					      : read_jsonl(lr, path, &rv, err);
 	if (rc == -1)
 		rc = fs_error_set(err, FS_ERR_INPUT, path, lr->lineno + 1, 1, NULL,
 				  "line longer than %u bytes; expected one request per line",
@@ -914,7 +935,7 @@ int wl_trace_read(const char *path, int format, wl_trace_row **rows, size_t *n, 
 /* ------------------------------------------------------------------------ */
 
 static int bad(fs_error *err, size_t i, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int bad(fs_error *err, size_t i, const char *key, const char *fmt, ...)
 {
@@ -931,29 +952,34 @@ static int check_length(const wl_length_params *L, size_t i, const char *key, fs
 {
 	char k[96];
 	if (L->kind != WL_FIXED && L->kind != WL_LOGNORMAL && L->kind != WL_EMPIRICAL) {
-		snprintf(k, sizeof k, "%s.kind", key);
-		return bad(err, i, k, "%g is not a length distribution; expected fixed, lognormal or empirical",
-			   (double)L->kind);
+		snprintf(k, sizeof k, "%s.distribution", key);
+		return bad(
+		    err, i, k,
+		    "%d is not a length distribution; expected fixed, lognormal or empirical",
+		    L->kind);
 	}
-	if (L->kind != WL_EMPIRICAL && !(isfinite(L->mean) && L->mean > 0 && L->mean <= WL_CONTEXT_MAX)) {
+	if (L->kind != WL_EMPIRICAL &&
+	    !(isfinite(L->mean) && L->mean > 0 && L->mean <= WL_CONTEXT_MAX)) {
 		snprintf(k, sizeof k, "%s.mean", key);
 		return bad(err, i, k, "%g tokens is out of range; expected a mean in (0, 2^31]",
 			   L->mean);
 	}
 	if (L->kind == WL_LOGNORMAL && !(isfinite(L->cv) && L->cv >= 0 && L->cv <= 100)) {
 		snprintf(k, sizeof k, "%s.cv", key);
-		return bad(err, i, k, "%g is out of range; expected a coefficient of variation in [0, 100]",
+		return bad(err, i, k,
+			   "%g is out of range; expected a coefficient of variation in [0, 100]",
 			   L->cv);
 	}
 	if (L->kind == WL_EMPIRICAL) {
 		if (L->empirical[0] == '\0' || !memchr(L->empirical, '\0', WL_PATH_LEN)) {
-			snprintf(k, sizeof k, "%s.empirical", key);
+			snprintf(k, sizeof k, "%s.file", key);
 			return bad(err, i, k, "no trace file given; expected a path");
 		}
 		if (L->empirical_column != 0 && L->empirical_column != 1) {
-			snprintf(k, sizeof k, "%s.empirical_column", key);
-			return bad(err, i, k, "%g is not a column; expected 0 (input) or 1 (output)",
-				   (double)L->empirical_column);
+			snprintf(k, sizeof k, "%s.column", key);
+			return bad(err, i, k,
+				   "%d is not a column; expected 0 (input) or 1 (output)",
+				   L->empirical_column);
 		}
 	}
 	if (!(isfinite(L->min) && L->min >= 0 && L->min <= WL_CONTEXT_MAX)) {
@@ -963,7 +989,9 @@ static int check_length(const wl_length_params *L, size_t i, const char *key, fs
 	if (!(isfinite(L->max) && L->max >= 0 && L->max <= WL_CONTEXT_MAX) ||
 	    (L->max > 0 && (L->max < L->min || L->max < 1))) {
 		snprintf(k, sizeof k, "%s.max", key);
-		return bad(err, i, k, "%g tokens is out of range; expected 0 (none) or at least max(1, min) and at most 2^31",
+		return bad(err, i, k,
+			   "%g tokens is out of range; expected 0 (none) or at least max(1, min) "
+			   "and at most 2^31",
 			   L->max);
 	}
 	return FS_OK;
@@ -974,39 +1002,45 @@ int workload_class_check(const wl_class_params *c, size_t i, fs_error *err)
 	if (c->name[0] == '\0' || !memchr(c->name, '\0', WL_NAME_LEN))
 		return bad(err, i, "name", "empty or too long; expected a class name");
 	if (c->arrival < WL_POISSON || c->arrival > WL_TRACE)
-		return bad(err, i, "arrival", "%g is not an arrival process; expected poisson, gamma, diurnal or trace",
-			   (double)c->arrival);
+		return bad(
+		    err, i, "arrival.process",
+		    "%d is not an arrival process; expected poisson, gamma, diurnal or trace",
+		    c->arrival);
 	if (c->arrival != WL_TRACE && !(isfinite(c->rate) && c->rate > 0 && c->rate <= 1e9))
-		return bad(err, i, "rate", "%g /s is out of range; expected a rate in (0, 1e9] per second",
+		return bad(err, i, "arrival.rate",
+			   "%g /s is out of range; expected a rate in (0, 1e9] per second",
 			   c->rate);
 	if (c->arrival == WL_GAMMA && !(isfinite(c->cv) && c->cv >= 0 && c->cv <= 100))
-		return bad(err, i, "cv", "%g is out of range; expected a coefficient of variation in [0, 100]",
+		return bad(err, i, "arrival.cv",
+			   "%g is out of range; expected a coefficient of variation in [0, 100]",
 			   c->cv);
 	if (c->arrival == WL_DIURNAL) {
 		if (!(c->diurnal_amplitude >= 0 && c->diurnal_amplitude <= 1))
-			return bad(err, i, "diurnal_amplitude", "%g is out of range; expected [0, 1]",
-				   c->diurnal_amplitude);
+			return bad(err, i, "arrival.amplitude",
+				   "%g is out of range; expected [0, 1]", c->diurnal_amplitude);
 		if (!(isfinite(c->diurnal_period_s) && c->diurnal_period_s > 0))
-			return bad(err, i, "diurnal_period_s", "%g s is out of range; expected a period > 0",
+			return bad(err, i, "arrival.period",
+				   "%g s is out of range; expected a period > 0",
 				   c->diurnal_period_s);
 		if (!isfinite(c->diurnal_phase_s))
-			return bad(err, i, "diurnal_phase_s", "%g s is not finite; expected a phase in seconds",
+			return bad(err, i, "arrival.phase",
+				   "%g s is not finite; expected a phase in seconds",
 				   c->diurnal_phase_s);
 	}
 	if (c->arrival == WL_TRACE) {
 		const wl_trace_params *t = &c->trace;
 		if (t->path[0] == '\0' || !memchr(t->path, '\0', WL_PATH_LEN))
-			return bad(err, i, "trace.path", "no trace file given; expected a path");
+			return bad(err, i, "arrival.file", "no trace file given; expected a path");
 		if (t->format != WL_TRACE_AZURE_CSV && t->format != WL_TRACE_JSONL)
-			return bad(err, i, "trace.format", "%g is not a trace format; expected azure-csv or jsonl",
-				   (double)t->format);
+			return bad(err, i, "arrival.format",
+				   "%d is not a trace format; expected azure or jsonl", t->format);
 		if (!(isfinite(t->time_scale) && t->time_scale > 0 && t->time_scale <= 1e6))
-			return bad(err, i, "trace.time_scale", "%g is out of range; expected (0, 1e6]",
-				   t->time_scale);
+			return bad(err, i, "arrival.time_scale",
+				   "%g is out of range; expected (0, 1e6]", t->time_scale);
 		if (!(isfinite(t->rate_multiplier) && t->rate_multiplier > 0 &&
 		      t->rate_multiplier <= WL_MULT_MAX))
-			return bad(err, i, "trace.rate_multiplier", "%g is out of range; expected (0, 1000]",
-				   t->rate_multiplier);
+			return bad(err, i, "arrival.rate_multiplier",
+				   "%g is out of range; expected (0, 1000]", t->rate_multiplier);
 	} else {
 		int e;
 		if ((e = check_length(&c->input, i, "input", err)) ||
@@ -1014,25 +1048,29 @@ int workload_class_check(const wl_class_params *c, size_t i, fs_error *err)
 			return e;
 	}
 	if (c->system_prompt_tokens > WL_CONTEXT_MAX)
-		return bad(err, i, "system_prompt_tokens", "%g tokens is out of range; expected at most 2^31",
-			   (double)c->system_prompt_tokens);
+		return bad(err, i, "system_prompt",
+			   "%u tokens is out of range; expected at most 2^31",
+			   (unsigned)c->system_prompt_tokens);
 	const wl_session_params *s = &c->session;
 	if (s->enabled) {
-		if (!(isfinite(s->turns_mean) && s->turns_mean >= 1 && s->turns_mean <= WL_TURNS_MAX))
-			return bad(err, i, "session.turns_mean", "%g is out of range; expected a mean number of turns in [1, 1e6]",
-				   s->turns_mean);
+		if (!(isfinite(s->turns_mean) && s->turns_mean >= 1 &&
+		      s->turns_mean <= WL_TURNS_MAX))
+			return bad(
+			    err, i, "session.turns",
+			    "%g is out of range; expected a mean number of turns in [1, 1e6]",
+			    s->turns_mean);
 		if (!(isfinite(s->think_mean_s) && s->think_mean_s >= 0 && s->think_mean_s <= 1e9))
-			return bad(err, i, "session.think_mean_s", "%g s is out of range; expected [0, 1e9] s",
-				   s->think_mean_s);
-		int e = check_length(&s->turn_input, i, "session.turn_input", err);
+			return bad(err, i, "session.think",
+				   "%g s is out of range; expected [0, 1e9] s", s->think_mean_s);
+		int e = check_length(&s->turn_input, i, "session.input", err);
 		if (e)
 			return e;
 	}
 	if (!(isfinite(c->slo_ttft_s) && c->slo_ttft_s >= 0))
-		return bad(err, i, "slo_ttft_s", "%g s is out of range; expected >= 0 (0 = none)",
+		return bad(err, i, "slo.ttft", "%g s is out of range; expected >= 0 (0 = none)",
 			   c->slo_ttft_s);
 	if (!(isfinite(c->slo_tpot_s) && c->slo_tpot_s >= 0))
-		return bad(err, i, "slo_tpot_s", "%g s is out of range; expected >= 0 (0 = none)",
+		return bad(err, i, "slo.tpot", "%g s is out of range; expected >= 0 (0 = none)",
 			   c->slo_tpot_s);
 	return FS_OK;
 }
@@ -1058,22 +1096,22 @@ typedef struct lenspec {
 typedef struct wl_class {
 	wl_class_params p;
 	gsl_rng *r_arr, *r_in, *r_out, *r_jit;
-	uint64_t sess_key;      /* base key of the keyed per-session draws */
-	uint64_t sys_prefix;    /* system prompt prefix id, 0 = none */
-	uint64_t tag;           /* session id tag */
+	uint64_t sess_key;   /* base key of the keyed per-session draws */
+	uint64_t sys_prefix; /* system prompt prefix id, 0 = none */
+	uint64_t tag;        /* session id tag */
 	uint64_t sess_seq;
 	lenspec in, out, turn_in;
-	double t_s;             /* time of the last arrival [s] (poisson, gamma, diurnal) */
+	double t_s; /* time of the last arrival [s] (poisson, gamma, diurnal) */
 	double gamma_shape, gamma_scale, thin_rate;
 	/* trace replay */
 	const table *trace;
-	size_t row;             /* next row to expand */
-	uint64_t loop;          /* completed passes */
+	size_t row;    /* next row to expand */
+	uint64_t loop; /* completed passes */
 	double period, mean_gap, t_first;
-	double *copies;         /* arrival times [s] of the current row's copies */
+	double *copies; /* arrival times [s] of the current row's copies */
 	uint32_t ncopies, icopy, cur_row;
 	bool exhausted;
-	wl_request pend;        /* the pending arrival (id filled when returned) */
+	wl_request pend; /* the pending arrival (id filled when returned) */
 } wl_class;
 
 typedef struct hkey {
@@ -1216,8 +1254,8 @@ static void fill_open(wl_class *c, const wl_trace_row *row)
 		q->output_tokens = row->output_tokens ? row->output_tokens : 1;
 		if (row->prefix_id) {
 			q->prefix_id = row->prefix_id;
-			q->prefix_tokens = row->prefix_tokens < q->input_tokens ? row->prefix_tokens :
-										   q->input_tokens;
+			q->prefix_tokens = row->prefix_tokens < q->input_tokens ? row->prefix_tokens
+										: q->input_tokens;
 		}
 		q->session = row->session;
 	} else {
@@ -1281,8 +1319,9 @@ static bool class_advance(wl_class *c)
 		c->t_s += gsl_ran_exponential(c->r_arr, 1.0 / p->rate);
 		break;
 	case WL_GAMMA:
-		c->t_s += c->gamma_shape > 0 ? gsl_ran_gamma(c->r_arr, c->gamma_shape, c->gamma_scale) :
-					       1.0 / p->rate;
+		c->t_s += c->gamma_shape > 0
+			      ? gsl_ran_gamma(c->r_arr, c->gamma_shape, c->gamma_scale)
+			      : 1.0 / p->rate;
 		break;
 	case WL_DIURNAL: {
 		double A = p->diurnal_amplitude, w = 6.283185307179586 / p->diurnal_period_s;
@@ -1313,8 +1352,8 @@ static int init_class(workload *w, size_t i, uint64_t seed, uint32_t rep, fs_err
 	wl_class *c = &w->cls[i];
 	const wl_class_params *p = &c->p;
 	char nm[WL_NAME_LEN + 32];
-	static const char *const purpose[4] = { "arrivals", "input", "output", "jitter" };
-	gsl_rng **dst[4] = { &c->r_arr, &c->r_in, &c->r_out, &c->r_jit };
+	static const char *const purpose[4] = {"arrivals", "input", "output", "jitter"};
+	gsl_rng **dst[4] = {&c->r_arr, &c->r_in, &c->r_out, &c->r_jit};
 	for (int k = 0; k < 4; k++) {
 		snprintf(nm, sizeof nm, "workload.%s.%s", p->name, purpose[k]);
 		*dst[k] = rng_stream_alloc(NULL, seed, rep, nm);
@@ -1385,7 +1424,9 @@ int workload_create(const wl_class_params *classes, size_t n, uint64_t seed, uin
 			return e;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(classes[i].name, classes[j].name) == 0)
-				return bad(err, i, "name", "duplicate class name; expected names unique within the workload");
+				return bad(err, i, "name",
+					   "duplicate class name; expected names unique within the "
+					   "workload");
 	}
 	workload *w = calloc(1, sizeof *w);
 	if (!w)
@@ -1412,7 +1453,7 @@ int workload_create(const wl_class_params *classes, size_t n, uint64_t seed, uin
 		wl_class *c = &w->cls[i];
 		c->exhausted = !class_advance(c);
 		if (!c->exhausted)
-			w->heap[w->hn++] = (hkey){ c->pend.arrival, (uint32_t)i };
+			w->heap[w->hn++] = (hkey){c->pend.arrival, (uint32_t)i};
 	}
 	for (size_t i = w->hn / 2; i-- > 0;)
 		sift_down(w->heap, w->hn, i);

@@ -7,14 +7,24 @@ Checks compare results with theory or with other results of the same run
 (e.g. the simulated mean wait against Erlang C within its confidence
 interval), not with numbers copied from an earlier run.
 """
+import csv
 import json
 import math
+import os
 import sys
+
+
+def csv_column(path, column):
+    """The integer column of a CSV file, read independently of factorysim."""
+    with open(path, newline="") as f:
+        return [int(row[column]) for row in csv.DictReader(f)]
 
 
 def main():
     with open(sys.argv[1]) as f:
         s = json.load(f)
+    # paths in checks are relative to the repository root
+    os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     failed = 0
     with open(sys.argv[2]) as f:
         for n, line in enumerate(f, 1):
@@ -22,7 +32,8 @@ def main():
             if not expr or expr.startswith("#"):
                 continue
             try:
-                ok = eval(expr, {"math": math, "abs": abs}, {"s": s})
+                ok = eval(expr, {"math": math, "abs": abs, "csv_column": csv_column,
+                                 "len": len, "sum": sum, "min": min, "max": max}, {"s": s})
             except Exception as e:  # a missing key is a failure, not a crash
                 ok = False
                 expr += f"  ({type(e).__name__}: {e})"
