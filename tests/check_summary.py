@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
 """check_summary.py SUMMARY.json CHECKS - check a run's JSON summary.
+   check_summary.py --dir DIR CHECKS   - checks across runs: r[NAME] is DIR/NAME.json
+
 
 CHECKS holds one Python expression per line (blank lines and # comments
 skipped), evaluated with `s` bound to the summary object.  Each must be true.
@@ -21,19 +23,30 @@ def csv_column(path, column):
 
 
 def main():
-    with open(sys.argv[1]) as f:
-        s = json.load(f)
+    s, r = None, {}
+    if sys.argv[1] == "--dir":
+        # every NAME.json of a directory, as r[NAME]
+        d = sys.argv[2]
+        for fn in sorted(os.listdir(d)):
+            if fn.endswith(".json"):
+                with open(os.path.join(d, fn)) as f:
+                    r[fn[:-5]] = json.load(f)
+        checks = sys.argv[3]
+    else:
+        with open(sys.argv[1]) as f:
+            s = json.load(f)
+        checks = sys.argv[2]
     # paths in checks are relative to the repository root
     os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     failed = 0
-    with open(sys.argv[2]) as f:
+    with open(checks) as f:
         for n, line in enumerate(f, 1):
             expr = line.strip()
             if not expr or expr.startswith("#"):
                 continue
             try:
                 ok = eval(expr, {"math": math, "abs": abs, "csv_column": csv_column,
-                                 "len": len, "sum": sum, "min": min, "max": max}, {"s": s})
+                                 "len": len, "sum": sum, "min": min, "max": max}, {"s": s, "r": r})
             except Exception as e:  # a missing key is a failure, not a crash
                 ok = False
                 expr += f"  ({type(e).__name__}: {e})"

@@ -221,7 +221,7 @@ static const identity_case cases[] = {
 	  "workload:\n"
 	  "  - { name: c, model: llama-3.1-8b, arrival: { process: poisson, rate: 20 /s },\n"
 	  "      input: { mean: 200, cv: 1 }, output: { mean: 800, cv: 1 } }\n",
-	  true, false, 1.5 },
+	  true, false, 3.0 },
 	{ "KV pressure, swap preemption to an offload tier",
 	  "name: swap\nseed: 6\nduration: 30 s\nwarmup: 0 s\ncontrol_tick: 1 s\n"
 	  "racks: [{ type: hgx-h100, count: 1 }]\n"
@@ -234,7 +234,7 @@ static const identity_case cases[] = {
 	  "  - { name: c, model: llama-3.1-8b, arrival: { process: poisson, rate: 20 /s },\n"
 	  "      input: { mean: 200, cv: 1 }, output: { mean: 800, cv: 1 },\n"
 	  "      system_prompt: 100 }\n",
-	  true, true, 1.5 },
+	  true, true, 3.0 },
 	{ "disaggregated prefill (rubin-cpx) / decode (rubin)",
 	  "name: disagg\nseed: 7\nduration: 20 s\nwarmup: 1 s\ncontrol_tick: 1 s\n"
 	  "racks: [{ type: vera-rubin-nvl144-cpx, count: 1 }]\n"
@@ -259,18 +259,18 @@ static const identity_case cases[] = {
 	  "workload:\n"
 	  "  - { name: c, model: llama-3.1-8b, arrival: { process: poisson, rate: 30 /s },\n"
 	  "      input: { mean: 300, cv: 1 }, output: { mean: 600, cv: 1.5 } }\n",
-	  true, false, 1.5 },
+	  true, false, 3.0 },
 	{ "block 7, least_work, 8 replicas, system prompt",
 	  "name: block7\nseed: 9\nduration: 15 s\nwarmup: 0 s\ncontrol_tick: 1 s\n"
 	  "racks: [{ type: hgx-h100, count: 1 }]\n"
 	  "serving:\n  pools:\n"
 	  "    - { name: p, model: llama-3.1-8b, rack: hgx-h100, router: least_work,\n"
 	  "        batching: { max_tokens: 2048, max_seqs: 64, chunk: 256 },\n"
-	  "        kv: { block: 7, reserve: 93 %, prefix_cache: 10 % } }\n"
+	  "        kv: { block: 7, reserve: 94 %, prefix_cache: 10 % } }\n"
 	  "workload:\n"
 	  "  - { name: c, model: llama-3.1-8b, arrival: { process: poisson, rate: 60 /s },\n"
-	  "      input: { mean: 800, cv: 1 }, output: { mean: 400, cv: 1 }, system_prompt: 200 }\n",
-	  false, true, 2.0 },
+	  "      input: { mean: 400, cv: 1 }, output: { mean: 700, cv: 1 }, system_prompt: 200 }\n",
+	  true, true, 3.0 },
 	{ "two classes, two pools, round_robin and prefix_aware",
 	  "name: twopools\nseed: 10\nduration: 15 s\nwarmup: 0 s\ncontrol_tick: 1 s\n"
 	  "racks: [{ type: hgx-h100, count: 2 }]\n"
@@ -278,14 +278,14 @@ static const identity_case cases[] = {
 	  "    - { name: small, model: llama-3.1-8b, rack: hgx-h100, racks: 1, replicas: 4,\n"
 	  "        router: round_robin, batching: { max_tokens: 4096, max_seqs: 32 } }\n"
 	  "    - { name: big, model: llama-3.1-70b, rack: hgx-h100, racks: 1, parallel: { tp: 4 },\n"
-	  "        router: prefix_aware, kv: { prefix_cache: 10 % } }\n"
+	  "        router: prefix_aware, kv: { prefix_cache: 50 % } }\n"
 	  "workload:\n"
 	  "  - { name: a, model: llama-3.1-8b, arrival: { process: poisson, rate: 40 /s },\n"
 	  "      input: { distribution: fixed, mean: 300 }, output: { mean: 200, cv: 0.5 } }\n"
 	  "  - { name: b, model: llama-3.1-70b, arrival: { process: gamma, rate: 3 /s, cv: 2 },\n"
 	  "      input: { mean: 1000 }, output: { mean: 200 }, system_prompt: 256,\n"
 	  "      session: { turns: 2, think: 0 s, input: { mean: 50 } } }\n",
-	  false, true, 2.0 },
+	  false, true, 3.0 },
 };
 
 static void check_identity(const identity_case *c)
@@ -631,8 +631,8 @@ static void test_session_prefix_hits(void **state)
 		"name: sess\nseed: 4\nduration: 30 s\nwarmup: 0 s\ncontrol_tick: 1 s\n"
 		"racks: [{ type: hgx-h100, count: 1 }]\n"
 		"serving:\n  pools:\n"
-		"    - { name: p, model: llama-3.1-8b, rack: hgx-h100, replicas: 2,\n"
-		"        router: prefix_aware, kv: { prefix_cache: 10 % } }\n"
+		"    - { name: p, model: llama-3.1-8b, rack: hgx-h100, replicas: 1,\n"
+		"        router: prefix_aware, kv: { prefix_cache: 50 % } }\n"
 		"workload:\n"
 		"  - { name: c, model: llama-3.1-8b, arrival: { process: poisson, rate: 5 /s },\n"
 		"      input: { distribution: fixed, mean: 500 }, output: { distribution: fixed, "
