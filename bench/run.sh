@@ -23,3 +23,9 @@ for n in 16 1024 16384 131072 1048576; do
 			'BEGIN { printf "  pending %d: %.2f M events/s = %.1fx ROSS sequential (%.2f M)\n", n, r/1e6, r/b, b/1e6 }'
 	fi
 done
+
+echo
+echo "== serving-bench: 512 Llama-3.1-8B replicas on 64 HGX H100, Azure-shaped requests near saturation =="
+"$BUILD/serving_bench" || exit 1
+echo "== the same in naive per-iteration mode (the fast-forward's reference) =="
+"$BUILD/serving_bench" --naive --set duration=30s || exit 1

@@ -1084,6 +1084,7 @@ typedef struct table {
 	int format;
 	wl_trace_row *rows;
 	size_t n;
+	uint32_t *col[2]; /* input and output token columns, compact for resampling */
 } table;
 
 typedef struct lenspec {
@@ -1174,8 +1175,8 @@ static uint32_t draw_len(const lenspec *L, gsl_rng *r)
 		v = L->sigma > 0 ? gsl_ran_lognormal(r, L->mu, L->sigma) : L->mean;
 		break;
 	case WL_EMPIRICAL: {
-		const wl_trace_row *row = &L->emp->rows[gsl_rng_uniform_int(r, L->emp->n)];
-		v = L->column ? row->output_tokens : row->input_tokens;
+		/* a compact column: resampling is on the per-request path */
+		v = L->emp->col[L->column][gsl_rng_uniform_int(r, L->emp->n)];
 		break;
 	}
 	default:
@@ -1209,6 +1210,18 @@ static int get_table(workload *w, const char *path, int format, const table **ou
 		int e = wl_trace_read(path, format, &t->rows, &t->n, err);
 		if (e)
 			return e;
+		t->col[0] = malloc((t->n ? t->n : 1) * sizeof *t->col[0]);
+		t->col[1] = malloc((t->n ? t->n : 1) * sizeof *t->col[1]);
+		if (!t->col[0] || !t->col[1]) {
+			free(t->col[0]);
+			free(t->col[1]);
+			free(t->rows);
+			return fs_error_msg(err, FS_ERR_NOMEM, "%s: out of memory", path);
+		}
+		for (size_t i = 0; i < t->n; i++) {
+			t->col[0][i] = t->rows[i].input_tokens;
+			t->col[1][i] = t->rows[i].output_tokens;
+		}
 		snprintf(t->path, sizeof t->path, "%s", path);
 		t->format = format;
 		w->ntables++;
@@ -1473,9 +1486,11 @@ void workload_destroy(workload *w)
 		gsl_rng_free(c->r_jit);
 		free(c->copies);
 	}
-	if (w->tables)
-		for (size_t i = 0; i < w->ntables; i++)
-			free(w->tables[i].rows);
+	for (size_t i = 0; w->tables && i < w->ntables; i++) {
+		free(w->tables[i].rows);
+		free(w->tables[i].col[0]);
+		free(w->tables[i].col[1]);
+	}
 	if (w->scratch)
 		gsl_rng_free(w->scratch);
 	free(w->tables);
