@@ -4,7 +4,7 @@
 # run leaves behind.
 set -u
 BIN=${FS_BIN:-build/factorysim}
-Q=examples/quickstart/quickstart.yaml
+Q=examples/queueing/mm4.yaml
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fails=0
 check() { # check DESCRIPTION COMMAND...: the command must succeed
@@ -24,7 +24,7 @@ check "run with no scenario -> 2" [ "$(status "$BIN" run)" = 2 ]
 check "--seed must be an integer -> 2" [ "$(status "$BIN" run $Q --seed x)" = 2 ]
 check "--summary must be text or json -> 2" [ "$(status "$BIN" run $Q --summary xml)" = 2 ]
 check "missing scenario file -> 2" [ "$(status "$BIN" run "$tmp/none.yaml" -o "$tmp/n.h5")" = 2 ]
-check "validate the quickstart" "$BIN" validate $Q
+check "validate the M/M/4 example" "$BIN" validate $Q
 check "validate --resolved prints YAML with the seed" sh -c "'$BIN' validate $Q --resolved | grep -q '^seed:'"
 
 short="--set duration=20min --set warmup=2min"
