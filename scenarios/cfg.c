@@ -972,9 +972,42 @@ int cfg_apply_set(ynode **root, const char *assignment, fs_error *err)
 	char done[256] = "";
 	while (comp) {
 		char *next = strtok_r(NULL, ".", &save);
-		ypair *p = ynode_find(cur, comp);
 		size_t dl = strlen(done);
 		snprintf(done + dl, sizeof done - dl, "%s%s", dl ? "." : "", comp);
+		if (cur->kind == YNODE_SEQ) {
+			/* a list item by its 0-based index, e.g. workload.0.arrival.rate */
+			char *end;
+			unsigned long idx = strtoul(comp, &end, 10);
+			if (*end || comp[0] < '0' || comp[0] > '9' || idx >= cur->nitems) {
+				char full[256];
+				snprintf(full, sizeof full, "%.*s", (int)plen, assignment);
+				ynode_free(value);
+				return fs_error_set(err, FS_ERR_INPUT, SET_FILE, 0, 0, full,
+						    "'%s' is not an item of a list of %zu; expected an "
+						    "index from 0 to %zu",
+						    comp, cur->nitems,
+						    cur->nitems ? cur->nitems - 1 : 0);
+			}
+			ynode **slot = &cur->items[idx];
+			if (!next) {
+				ynode_free(*slot);
+				*slot = value;
+				return 0;
+			}
+			if ((*slot)->kind != YNODE_MAP && (*slot)->kind != YNODE_SEQ) {
+				char full[256];
+				snprintf(full, sizeof full, "%.*s", (int)plen, assignment);
+				ynode_free(value);
+				return fs_error_set(err, FS_ERR_INPUT, SET_FILE, 0, 0, full,
+						    "cannot set a key inside '%s', which is %s; "
+						    "expected a mapping there",
+						    done, ynode_kind_name(*slot));
+			}
+			cur = *slot;
+			comp = next;
+			continue;
+		}
+		ypair *p = ynode_find(cur, comp);
 		if (!next) {
 			if (p) {
 				ynode_free(p->value);
@@ -984,7 +1017,8 @@ int cfg_apply_set(ynode **root, const char *assignment, fs_error *err)
 			}
 			return 0;
 		}
-		if (p && p->value && p->value->kind != YNODE_NULL && p->value->kind != YNODE_MAP) {
+		if (p && p->value && p->value->kind != YNODE_NULL && p->value->kind != YNODE_MAP &&
+		    p->value->kind != YNODE_SEQ) {
 			char full[256];
 			snprintf(full, sizeof full, "%.*s", (int)plen, assignment);
 			ynode_free(value);
