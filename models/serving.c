@@ -1310,14 +1310,15 @@ int serving_pool_replicas(const srv_pool_params *p, const srv_pool_hw *hw, fs_er
 	long fit = (long)p->racks * per_rack / gpr;
 	if (fit < 1)
 		return -fs_error_set(err, FS_ERR_INPUT, NULL, 0, 0, key,
-				     "a replica needs %d GPUs but %d rack(s) of %s hold %d %s GPUs",
+				     "a replica needs %d GPUs but %d rack(s) of %s hold %d %s GPUs; "
+				     "expected tp x pp <= %d, or more racks",
 				     gpr, p->racks, hw->rack->name, p->racks * per_rack,
-				     hw->gpu->name);
+				     hw->gpu->name, p->racks * per_rack);
 	if (p->replicas > 0) {
 		if (p->replicas > fit)
 			return -fs_error_set(err, FS_ERR_INPUT, NULL, 0, 0, key,
-					     "%d replicas of %d GPUs do not fit on %d rack(s) "
-					     "(room for %ld)",
+					     "%d replicas of %d GPUs do not fit on %d rack(s); "
+					     "expected at most %ld",
 					     p->replicas, gpr, p->racks, fit);
 		return p->replicas;
 	}

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "cfg.h"
@@ -104,6 +105,19 @@ static const char *const processes[] = { "poisson", "gamma", "diurnal", "trace",
 static const char *const lengths[] = { "fixed", "lognormal", "empirical", NULL };
 static const char *const formats[] = { "azure", "jsonl", NULL };
 static const char *const columns[] = { "input", "output", NULL };
+
+/* A data file named by the scenario must be readable now, so that validate
+ * catches it and nothing runs. */
+static void check_readable(cfg_map *m, const char *key, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f)
+		fclose(f);
+	else
+		cfg_fail(m, key, "cannot open '%s': %s; expected a readable file (relative paths "
+				 "are taken from the scenario's directory, then the working directory)",
+			 path, strerror(errno));
+}
 
 /* Relative data paths resolve against the scenario's directory when the file
  * is there, else against the working directory. */
@@ -295,8 +309,10 @@ static void read_length(cfg_map *m, const char *key, scenario *sc, wl_length_par
 	cfg_enum(x, "distribution", lengths, &def_kind, &l->kind);
 	if (l->kind == WL_EMPIRICAL) {
 		char file[WL_PATH_LEN];
-		cfg_string(x, "file", NULL, file, sizeof file);
-		resolve_path(sc->path, file, l->empirical, sizeof l->empirical);
+		if (!cfg_string(x, "file", NULL, file, sizeof file)) {
+			resolve_path(sc->path, file, l->empirical, sizeof l->empirical);
+			check_readable(x, "file", l->empirical);
+		}
 		cfg_enum(x, "column", columns, &def_col, &l->empirical_column);
 	} else {
 		cfg_quantity(x, "mean", "1", &def_mean, CFG_GE(1), &l->mean);
@@ -334,8 +350,10 @@ static void read_class(cfg_map *m, scenario *sc, wl_class_params *c)
 	}
 	if (c->arrival == WL_TRACE) {
 		char file[WL_PATH_LEN];
-		cfg_string(a, "file", NULL, file, sizeof file);
-		resolve_path(sc->path, file, c->trace.path, sizeof c->trace.path);
+		if (!cfg_string(a, "file", NULL, file, sizeof file)) {
+			resolve_path(sc->path, file, c->trace.path, sizeof c->trace.path);
+			check_readable(a, "file", c->trace.path);
+		}
 		cfg_enum(a, "format", formats, &def_fmt, &c->trace.format);
 		cfg_quantity(a, "time_scale", "1", &one, CFG_GT(0), &c->trace.time_scale);
 		cfg_quantity(a, "rate_multiplier", "1", &one, CFG_GT_LE(0, 1000),
@@ -374,8 +392,18 @@ static void read_workload(cfg_map *root, scenario *sc)
 	if (!cfg_status_of(root) && (n == 0 || n > SC_MAX_CLASSES))
 		cfg_fail(root, "workload", "%zu classes; expected 1 to %d", n, SC_MAX_CLASSES);
 	for (size_t i = 0; i < n && !cfg_status_of(root); i++) {
-		read_class(cfg_item_map(list, i), sc, &sc->classes[i]);
+		cfg_map *m = cfg_item_map(list, i);
+		wl_class_params *c = &sc->classes[i];
+		read_class(m, sc, c);
 		sc->n_classes = i + 1;
+		bool served = false;
+		for (size_t p = 0; p < sc->serving.n_pools; p++)
+			served |= !strcmp(sc->pools[p].model, c->model) &&
+				  sc->pools[p].role != SRV_ROLE_DECODE;
+		if (!cfg_status_of(root) && !served)
+			cfg_fail(m, "model", "no serving pool takes requests for model '%s'; expected "
+					     "a pool with this model and role both or prefill",
+				 c->model);
 	}
 }
 

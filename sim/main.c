@@ -480,28 +480,34 @@ static int run_scenario(const run_opts *o, const scenario *sc, const char *out_p
 			       .scenario_resolved = sc->text_resolved };
 	recorder_opts ropts = { .compression = sc->output.compression, .chunk_rows = 1024 };
 	recorder *rec = NULL;
-	int rc = recorder_open(out_path, &meta, &ropts, &rec, err);
-	if (rc)
+	/* the workload reads its traces first: a bad trace stops the run before any
+	 * file is created */
+	workload *wl = NULL;
+	int rc = sc->has_serving ? workload_create(sc->classes, sc->n_classes, sc->seed,
+						   sc->replication, &wl, err)
+				 : FS_OK;
+	if (!rc)
+		rc = recorder_open(out_path, &meta, &ropts, &rec, err);
+	if (rc) {
+		workload_destroy(wl);
 		return rc;
+	}
 	rec_sink *sink = recorder_sink(rec);
 
 	sim *s = sim_create(1024);
 	station *st = NULL;
-	workload *wl = NULL;
 	serving *sv = NULL;
 	if (!s) {
+		workload_destroy(wl);
 		recorder_abort(rec);
 		return fs_error_msg(err, FS_ERR_NOMEM, "cannot create the event engine");
 	}
 	if (sc->has_station)
 		rc = station_create(s, &sc->station, sc->seed, sc->replication, sc->warmup_s,
 				    sc->duration_s, sink, &st, err);
-	if (!rc && sc->has_serving) {
-		rc = workload_create(sc->classes, sc->n_classes, sc->seed, sc->replication, &wl, err);
-		if (!rc)
-			rc = serving_create(s, &sc->serving, sc->pool_hw, wl, sc->seed, sc->replication,
-					    sc->warmup_s, sink, &sv, err);
-	}
+	if (!rc && sc->has_serving)
+		rc = serving_create(s, &sc->serving, sc->pool_hw, wl, sc->seed, sc->replication,
+				    sc->warmup_s, sink, &sv, err);
 	run_ctx ctx = { .sink = sink,
 			.progress = !o->quiet && isatty(STDERR_FILENO),
 			.end = sim_from_s(sc->warmup_s + sc->duration_s) };
