@@ -1640,6 +1640,17 @@ void serving_result(serving *sv, srv_result *out)
 
 int serving_result_record(const srv_result *r, rec_sink *sink, fs_error *err)
 {
+	int rc0 = rec_summary(sink, "serving/perf_model_calibrated", r->calibrated ? 1 : 0, "1",
+			      "1 if every pool's GPU efficiencies come from calibration; 0 = the "
+			      "uncalibrated datasheet roofline",
+			      err);
+	if (rc0)
+		return rc0;
+	rc0 = rec_summary(sink, "serving/replicas", (double)r->replicas, "1", "replicas", err);
+	if (!rc0)
+		rc0 = rec_summary(sink, "serving/gpus", (double)r->gpus, "1", "GPUs in replicas", err);
+	if (rc0)
+		return rc0;
 	for (size_t c = 0; c <= r->n_classes; c++) {
 		const srv_class_result *x = c < r->n_classes ? &r->classes[c] : &r->overall;
 		char pre[96];

@@ -332,6 +332,10 @@ static void read_class(cfg_map *m, scenario *sc, wl_class_params *c)
 	const int64_t zero_i = 0;
 	int64_t v;
 	cfg_string(m, "name", NULL, c->name, sizeof c->name);
+	if (!cfg_status_of(m) && (!name_ok(c->name) || !strcmp(c->name, "all")))
+		cfg_fail(m, "name", "'%s' cannot name a class; expected letters, digits, _ . - and "
+				    "not 'all' (the summary's name for every class together)",
+			 c->name);
 	cfg_string(m, "model", NULL, c->model, sizeof c->model);
 	if (!cfg_status_of(m) && !catalog_llm(&sc->cat, c->model))
 		cfg_fail(m, "model", "unknown model '%s'; expected one of the catalog's models",
