@@ -141,7 +141,8 @@ endif
 install: $(BUILD)/factorysim
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/factorysim
 	install -m 755 $(BUILD)/factorysim $(DESTDIR)$(PREFIX)/bin/factorysim
-	cp -R scenarios/catalog $(DESTDIR)$(PREFIX)/share/factorysim/ 2>/dev/null || true
+	install -d $(DESTDIR)$(PREFIX)/share/factorysim/catalog
+	install -m 644 scenarios/catalog/*.yaml $(DESTDIR)$(PREFIX)/share/factorysim/catalog/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/factorysim

@@ -521,8 +521,11 @@ int catalog_find_dir(char *dir, size_t n, fs_error *err)
 		char *slash = strrchr(exe, '/');
 		if (slash) {
 			*slash = '\0';
+			/* a build tree (build/factorysim, build/tests/x) or an install
+			 * (PREFIX/bin/factorysim with PREFIX/share/factorysim/catalog) */
 			static const char *const rel[] = {"/../scenarios/catalog",
-							  "/../../scenarios/catalog"};
+							  "/../../scenarios/catalog",
+							  "/../share/factorysim/catalog"};
 			for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
 				char cand[PATH_MAX + 32];
 				snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
@@ -536,7 +539,7 @@ int catalog_find_dir(char *dir, size_t n, fs_error *err)
 	return fs_error_msg(
 	    err, FS_ERR_IO,
 	    "cannot find the built-in catalog (gpus.yaml, racks.yaml, models.yaml); "
-	    "expected it in $%s, next to the executable (../scenarios/catalog) or "
+	    "expected it in $%s, next to the executable (../scenarios/catalog, ../share/factorysim/catalog) or "
 	    "in ./scenarios/catalog",
 	    CATALOG_ENV);
 }
