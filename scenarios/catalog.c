@@ -298,17 +298,9 @@ static void read_llm(cfg_map *m, const llm_spec *b, llm_spec *l)
 
 /* ---- sections --------------------------------------------------------------- */
 
-static int name_ok(const char *s)
+static inline int name_ok(const char *s)
 {
-	if (!*s || strlen(s) >= HW_NAME_LEN)
-		return 0;
-	for (; *s; s++) {
-		char ch = *s;
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
-			return 0;
-	}
-	return 1;
+	return s && cfg_name_ok(s, HW_NAME_LEN - 1);
 }
 
 enum kind { K_GPU, K_RACK, K_LLM };
@@ -350,7 +342,7 @@ static int read_section(cfg *cf, cfg_map *sec, const ynode *secnode, int k, cata
 	if (cfg_status(cf) || !node || node->kind != YNODE_MAP)
 		return 0;
 	for (size_t i = 0; i < node->npairs && !cfg_status(cf); i++) {
-		const char *name = node->pairs[i].key;
+		const char *name = node->pairs[i].key ? node->pairs[i].key : "";
 		if (!name_ok(name)) {
 			cfg_fail(m, name,
 				 "bad name '%s'; expected letters, digits, '.', '_', '-', "

@@ -1057,3 +1057,17 @@ ynode *cfg_node_of(const cfg_map *m)
 {
 	return m->node;
 }
+
+bool cfg_name_ok(const char *s, size_t max_len)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > max_len)
+		return false;
+	for (; *s; s++) {
+		char ch = *s;
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
+			return false;
+	}
+	return true;
+}

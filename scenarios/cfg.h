@@ -101,6 +101,10 @@ int cfg_status_of(const cfg_map *m);
  * their own such as the catalog overrides. */
 ynode *cfg_node_of(const cfg_map *m);
 
+/* A name for a scenario, class or catalog entry: 1 to max_len characters from
+ * A-Z a-z 0-9 _ . - */
+bool cfg_name_ok(const char *s, size_t max_len);
+
 /* Report the first key of m that no getter asked for. */
 int cfg_close(cfg_map *m);
 

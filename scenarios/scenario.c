@@ -25,15 +25,7 @@ static const char *const service_dists[] = {"exponential", "deterministic", "log
 
 static int name_ok(const char *s)
 {
-	if (!*s)
-		return 0;
-	for (; *s; s++) {
-		char ch = *s;
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
-			return 0;
-	}
-	return 1;
+	return cfg_name_ok(s, 127);
 }
 
 static void read_output(cfg_map *root, scenario *sc)

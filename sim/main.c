@@ -218,17 +218,29 @@ static int parse_opts(const char *verb, int argc, char **argv, run_opts *o)
 
 /* --- validate ------------------------------------------------------------------- */
 
+/* Options, then the scenario; on failure *status is the exit status. */
+static bool load_for(const char *verb, int argc, char **argv, run_opts *o, scenario *sc,
+		     int *status)
+{
+	*status = parse_opts(verb, argc, argv, o);
+	if (*status)
+		return false;
+	fs_error err;
+	fs_error_clear(&err);
+	if (scenario_load(o->scenario, o->sets, o->nsets, sc, &err)) {
+		*status = report(&err);
+		return false;
+	}
+	return true;
+}
+
 static int cmd_validate(int argc, char **argv)
 {
 	run_opts o;
-	int rc = parse_opts("validate", argc, argv, &o);
-	if (rc)
-		return rc;
-	scenario sc;
-	fs_error err;
-	fs_error_clear(&err);
-	if (scenario_load(o.scenario, o.sets, o.nsets, &sc, &err))
-		return report(&err);
+	static scenario sc; /* large: keep it off the stack */
+	int status;
+	if (!load_for("validate", argc, argv, &o, &sc, &status))
+		return status;
 	if (o.resolved)
 		fputs(sc.text_resolved ? sc.text_resolved : "", stdout);
 	else
@@ -550,14 +562,12 @@ static int run_scenario(const run_opts *o, const scenario *sc, const char *out_p
 static int cmd_run(int argc, char **argv)
 {
 	run_opts o;
-	int rc = parse_opts("run", argc, argv, &o);
-	if (rc)
+	static scenario sc; /* large: keep it off the stack */
+	int rc;
+	if (!load_for("run", argc, argv, &o, &sc, &rc))
 		return rc;
-	scenario sc;
 	fs_error err;
 	fs_error_clear(&err);
-	if (scenario_load(o.scenario, o.sets, o.nsets, &sc, &err))
-		return report(&err);
 
 	char def_out[sizeof sc.name + 8];
 	snprintf(def_out, sizeof def_out, "%s.h5", sc.name);
