@@ -109,6 +109,7 @@ typedef struct replica {
 	int64_t k;
 	perf_line line;
 	int64_t extra_fp; /* swap/offload transfer time in the next iteration */
+	double swapped_bytes; /* KV of preempted requests held in the offload tier */
 	int64_t acct_k;   /* iterations of the stretch whose tokens are counted */
 	sim_handle ev;
 	/* router */
@@ -742,9 +743,13 @@ static void record_row(serving *sv, const rq *q, sim_time finish, bool met)
 }
 
 /* A request that can never fit its replica's KV cache. */
+static void offload_take(replica *r, double bytes);
+
 static void drop_request(serving *sv, replica *r, uint32_t i)
 {
 	rq *q = &sv->rqs[i];
+	if (q->swapped == 1)
+		offload_take(r, -(double)q->ctx0 * r->pl->kv_bytes);
 	if (q->w.arrival >= sv->warmup)
 		sv->dropped++;
 	r->outstanding -= work_of(r->pl, q);
@@ -775,6 +780,16 @@ static void evict_running(serving *sv, replica *r, uint32_t i)
 	run_remove(sv, r, i);
 }
 
+/* The offload tier holds swapped KV first; the prefix cache's share of it is
+ * what swapped KV leaves free (its entries are evicted to make room). */
+static void offload_take(replica *r, double bytes)
+{
+	r->swapped_bytes += bytes;
+	double left = r->pl->p.offload_bytes - r->swapped_bytes;
+	r->pc.capacity[2] = left > 0 ? left / r->pl->kv_bytes : 0;
+	pc_evict(&r->pc, 2);
+}
+
 static void preempt(serving *sv, replica *r, uint32_t i)
 {
 	rq *q = &sv->rqs[i];
@@ -783,11 +798,13 @@ static void preempt(serving *sv, replica *r, uint32_t i)
 	uint32_t ctx = was_decoder ? dec_ctx(q, r->iter) : q->done;
 	evict_running(sv, r, i);
 	q->preemptions++;
-	if (pl->p.preemption == SRV_SWAP && was_decoder &&
-	    pl->p.offload_bw > 0 && pl->p.offload_bytes >= ctx * pl->kv_bytes) {
+	double bytes = ctx * pl->kv_bytes;
+	if (pl->p.preemption == SRV_SWAP && was_decoder && pl->p.offload_bw > 0 &&
+	    r->swapped_bytes + bytes <= pl->p.offload_bytes) {
 		q->swapped = 1;
 		q->ctx0 = ctx;
-		r->extra_fp += llround(ctx * pl->kv_bytes / pl->p.offload_bw * 1e9 * 65536.0);
+		offload_take(r, bytes);
+		r->extra_fp += llround(bytes / pl->p.offload_bw * 1e9 * 65536.0);
 	} else {
 		/* recompute: the whole context becomes a prompt again */
 		q->swapped = 0;
@@ -839,9 +856,11 @@ static void admit(serving *sv, replica *r, uint32_t i, sim_time now)
 	if (q->swapped) {
 		/* 1: its KV was swapped out to the offload tier and is read back;
 		 * 2: it arrived from a prefill pool with its KV */
-		if (q->swapped == 1)
+		if (q->swapped == 1) {
 			r->extra_fp +=
 				llround(q->ctx0 * pl->kv_bytes / pl->p.offload_bw * 1e9 * 65536.0);
+			offload_take(r, -(double)q->ctx0 * pl->kv_bytes);
+		}
 		q->swapped = 0;
 		q->blocks = 0;
 		join_decoders(sv, r, i, false);
@@ -1067,8 +1086,10 @@ static void enqueue(serving *sv, replica *r, uint32_t i, sim_time now)
 		schedule_next(sv, r);
 		return;
 	}
-	/* cut a decode stretch at the first boundary at or after now */
-	if (r->k > 1) {
+	/* cut a decode stretch at the first boundary at or after now -- unless the
+	 * replica runs max_seqs requests, which no boundary inside a decode-only
+	 * stretch can change (nothing finishes before its end) */
+	if (r->k > 1 && r->n_running < r->pl->p.max_seqs) {
 		int64_t done = iters_done_by(r, now);
 		int64_t cut = done + 1;
 		/* a boundary exactly at now already counts as admitted-at-now */
@@ -1173,7 +1194,16 @@ static void finish_request(serving *sv, replica *r, uint32_t i, sim_time now)
 	 * turn's context) is now in this replica's cache */
 	wl_request next;
 	if (workload_next_turn(sv->wl, &q->w, now, &next) == 1) {
-		pc_insert(&r->pc, next.prefix_id, next.prefix_tokens);
+		/* the context is cached where the next turn will be prefilled: here,
+		 * or on the prefill replica of a disaggregated pair (which holds the
+		 * prompt's KV, not the answer's) */
+		if (q->prefill_replica >= 0 && q->prefill_replica != (int32_t)r->id) {
+			uint32_t t = next.prefix_tokens < q->w.input_tokens ? next.prefix_tokens
+									   : q->w.input_tokens;
+			pc_insert(&sv->reps[q->prefill_replica].pc, next.prefix_id, t);
+		} else {
+			pc_insert(&r->pc, next.prefix_id, next.prefix_tokens);
+		}
 		uint32_t j = rq_alloc(sv);
 		if (j != NIL) {
 			sv->rqs[j].w = next;
@@ -1261,12 +1291,19 @@ static void on_tick(sim *s, void *ctx, sim_time now)
 	int64_t used = 0, total = 0;
 	for (uint32_t j = 0; j < sv->n_reps; j++) {
 		replica *r = &sv->reps[j];
-		if (r->busy && r->k > 1)
-			account_tokens(sv, r, iters_done_by(r, now));
+		used += r->blocks_used;
+		if (r->busy && r->k > 1) {
+			int64_t done = iters_done_by(r, now);
+			account_tokens(sv, r, done);
+			/* the growth a per-iteration run would have allocated by now: up to
+			 * the iteration in progress (the stretch books it at its end) */
+			if (done > r->k - 1)
+				done = r->k - 1;
+			used += (int64_t)inc_sum(r, r->iter + 1, done);
+		}
 		waiting += r->n_waiting;
 		running += r->n_running;
 		decoders += r->n_decode;
-		used += r->blocks_used;
 		total += r->blocks_total;
 	}
 	double occ = total > 0 ? (double)used / (double)total : 0;
@@ -1625,6 +1662,7 @@ void serving_result(serving *sv, srv_result *out)
 	out->classes = sv->class_results;
 	out->n_classes = sv->n_classes;
 	out->replicas = sv->n_reps;
+	out->dropped = sv->dropped;
 	out->calibrated = true;
 	for (size_t p = 0; p < sv->n_pools; p++) {
 		out->gpus += (uint64_t)sv->pools[p].n * sv->pools[p].p.tp * sv->pools[p].p.pp;
@@ -1647,6 +1685,9 @@ int serving_result_record(const srv_result *r, rec_sink *sink, fs_error *err)
 	if (rc0)
 		return rc0;
 	rc0 = rec_summary(sink, "serving/replicas", (double)r->replicas, "1", "replicas", err);
+	if (!rc0)
+		rc0 = rec_summary(sink, "serving/dropped", (double)r->dropped, "1",
+				  "requests too large for any replica's KV cache (never served)", err);
 	if (!rc0)
 		rc0 = rec_summary(sink, "serving/gpus", (double)r->gpus, "1", "GPUs in replicas", err);
 	if (rc0)

@@ -99,6 +99,7 @@ typedef struct srv_result {
 	srv_class_result *classes;   /* [n_classes], owned by the serving object */
 	size_t n_classes;
 	uint64_t replicas, gpus, iterations, stretches;
+	uint64_t dropped;            /* arrived after warm-up, too large for any KV cache */
 	double kv_occupancy_mean;    /* used / capacity blocks, time average */
 	double measured_s;
 	bool calibrated;             /* every pool's GPU was calibrated */

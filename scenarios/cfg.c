@@ -12,7 +12,9 @@
 #include "cfg.h"
 
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -549,15 +551,31 @@ static void range_text(cfg_range r, const char *unit, char *buf, size_t n)
 		snprintf(buf, n, "any value");
 }
 
-static bool in_range(cfg_range r, double v)
+/* Inclusive bounds allow a few ulps: unit conversion rounds ("95 %" is
+ * 95 x 0.01 = 0.9500000000000001), and a bound written in the docs must be
+ * accepted as typed.  The value is then clamped onto the bound. */
+static bool in_range(cfg_range r, double *v)
 {
+	const double tol = 4 * DBL_EPSILON;
 	if (r.flags & CFG_HAS_MIN) {
-		if ((r.flags & CFG_MIN_EXCL) ? !(v > r.min) : !(v >= r.min))
-			return false;
+		if (r.flags & CFG_MIN_EXCL) {
+			if (!(*v > r.min))
+				return false;
+		} else if (!(*v >= r.min)) {
+			if (!(*v >= r.min - tol * fabs(r.min)))
+				return false;
+			*v = r.min;
+		}
 	}
 	if (r.flags & CFG_HAS_MAX) {
-		if ((r.flags & CFG_MAX_EXCL) ? !(v < r.max) : !(v <= r.max))
-			return false;
+		if (r.flags & CFG_MAX_EXCL) {
+			if (!(*v < r.max))
+				return false;
+		} else if (!(*v <= r.max)) {
+			if (!(*v <= r.max + tol * fabs(r.max)))
+				return false;
+			*v = r.max;
+		}
 	}
 	return true;
 }
@@ -572,7 +590,7 @@ static int check_quantity(cfg_map *m, const char *key, const ynode *v, const cha
 	double val;
 	if (units_parse(v->text, unit, &val, why, sizeof why) != UNITS_OK)
 		return fail_node(m, key, v, "%s", why);
-	if (!in_range(range, val)) {
+	if (!in_range(range, &val)) {
 		char shown[96], rt[256];
 		units_format(val, unit, shown, sizeof shown);
 		range_text(range, unit, rt, sizeof rt);

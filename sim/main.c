@@ -404,9 +404,9 @@ static void print_json(const run_summary *r)
 	if (r->has_serving) {
 		const srv_result *v = &r->sv;
 		fprintf(f, ",\"serving\":{\"replicas\":%" PRIu64 ",\"gpus\":%" PRIu64
-			   ",\"iterations\":%" PRIu64 ",\"stretches\":%" PRIu64
+			   ",\"iterations\":%" PRIu64 ",\"stretches\":%" PRIu64 ",\"dropped\":%" PRIu64
 			   ",\"perf_model\":\"%s\",\"kv_occupancy_mean\":",
-			v->replicas, v->gpus, v->iterations, v->stretches,
+			v->replicas, v->gpus, v->iterations, v->stretches, v->dropped,
 			v->calibrated ? "calibrated" : "datasheet roofline (uncalibrated)");
 		json_num(f, v->kv_occupancy_mean);
 		fputs(",\"overall\":", f);
