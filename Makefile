@@ -158,4 +158,5 @@ lint:
 	cppcheck --std=c11 --enable=warning,performance,portability --inline-suppr --quiet \
 		--error-exitcode=1 $(INCLUDES) sim models scenarios output bench
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/obj/sim/main.d
+# every object's header dependencies: library, CLI, tests and benches
+-include $(wildcard $(BUILD)/obj/*/*.d)

@@ -30,6 +30,11 @@ typedef struct gpu_spec {
 	double idle_w;              /* idle power [W] */
 	double clock_min_hz;        /* lowest SM clock [Hz] */
 	double clock_max_hz;        /* max boost SM clock [Hz] */
+	/* Power: P = idle + (tdp - idle) x activity x (f / f_max)^gamma, where the
+	 * activity of an iteration is 1 while it is compute-bound and falls to
+	 * memory_activity while it is bound by memory bandwidth. */
+	double power_gamma;         /* clock exponent, about 2-3 */
+	double memory_activity;     /* activity of a purely memory-bound iteration, 0..1 */
 	/* Efficiencies of the roofline: 1 = datasheet (uncalibrated). */
 	double eff_compute;         /* achieved / peak FLOP/s, 0..1 */
 	double eff_memory;          /* achieved / peak bandwidth, 0..1 */

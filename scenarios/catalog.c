@@ -178,6 +178,20 @@ static void read_gpu(cfg_map *m, const gpu_spec *b, gpu_spec *g)
 		     &g->collective_latency_s);
 	cfg_bool(ef, "calibrated", BASE(b, calibrated, &no), &g->calibrated);
 	cfg_close(ef);
+
+	/* Defaults: gamma 2.5, the middle of the 2-3 that DVFS studies report for
+	 * dynamic power against clock (voltage scales with frequency); memory
+	 * activity 0.65, derived from the Splitwise DGX-A100 profile, whose
+	 * decode-dominated rows average 0.74 of TDP with idle near 0.14 of TDP:
+	 * (0.74 - 0.14) / (1 - 0.14) = 0.7, rounded down for the prefill share
+	 * those rows include.  Calibration replaces both. */
+	const double gamma = 2.5, mem_act = 0.65;
+	cfg_map *pw = cfg_map_get(m, "power", false);
+	cfg_quantity(pw, "gamma", "1", BASE(b, power_gamma, &gamma), CFG_BETWEEN(0.5, 5),
+		     &g->power_gamma);
+	cfg_quantity(pw, "memory_activity", "1", BASE(b, memory_activity, &mem_act),
+		     CFG_BETWEEN(0, 1), &g->memory_activity);
+	cfg_close(pw);
 }
 
 /* ---- racks ------------------------------------------------------------------ */
