@@ -116,10 +116,20 @@ typedef struct replica {
 	double outstanding;
 	pcache pc;
 	uint64_t iterations, stretches;
+	/* power and clock */
+	uint32_t gpus;       /* tp x pp */
+	double clock;        /* f / f_max of the iteration in flight */
+	double clock_next;   /* set by a cap; used from the next boundary */
+	double f_gamma;      /* clock^gamma */
+	double power_w;      /* per GPU, constant until the replica's next event */
+	sim_time p_since;    /* power_w applies since */
+	double energy_j;     /* all the replica's GPUs, up to p_since */
+	bool down;           /* no power: starts no iteration */
 } replica;
 
 struct pool {
 	srv_pool_params p;
+	uint32_t *rack_ids; /* the racks this pool's replicas sit on, in order */
 	srv_pool_hw hw;
 	perf_model pm;
 	uint32_t first, n; /* replicas [first, first + n) */
@@ -169,6 +179,8 @@ struct serving {
 	uint64_t dropped;
 
 	uint64_t sample_threshold;
+	uint64_t tokens_out, shed;
+	bool *shed_class;
 	srv_request_hook hook;
 	void *hook_ctx;
 };
@@ -183,6 +195,38 @@ static inline int64_t fp_of_ns(sim_time ns)
 static inline sim_time rep_time(const replica *r, int64_t fp)
 {
 	return r->anchor + (fp >> PERF_FP_SHIFT);
+}
+
+/* --- GPU power -------------------------------------------------------------------- */
+
+static inline void power_flush(replica *r, sim_time now)
+{
+	if (now > r->p_since) {
+		r->energy_j += r->power_w * r->gpus * sim_to_s(now - r->p_since);
+		r->p_since = now;
+	}
+}
+
+static inline void power_set(replica *r, sim_time now, double w)
+{
+	power_flush(r, now);
+	r->power_w = w;
+}
+
+/* Per-GPU power of an iteration at context sum ctx: its activity is the
+ * compute-busy share of the iteration, plus memory_activity of the time it is
+ * bound by memory beyond the compute. */
+static double iter_power(const replica *r, const perf_line *l, uint64_t ctx, double *t_s)
+{
+	const gpu_spec *g = r->pl->hw.gpu;
+	double c = (double)(l->ca + l->cb * (int64_t)ctx);
+	double m = (double)(l->ma + l->mb * (int64_t)ctx);
+	double t = (c > m ? c : m) + (double)l->fixed;
+	*t_s = t;
+	if (!(t > 0))
+		return g->idle_w;
+	double busy = c >= m ? c : c + g->memory_activity * (m - c);
+	return g->idle_w + (g->tdp_w - g->idle_w) * (busy / t) * r->f_gamma;
 }
 
 static inline uint32_t blocks_for(uint64_t tokens, uint32_t b)
@@ -911,6 +955,7 @@ static void account_tokens(serving *sv, replica *r, int64_t k)
 {
 	if (k > r->acct_k) {
 		sv->tick_out_tok += (uint64_t)(k - r->acct_k) * r->n_decode;
+		sv->tokens_out += (uint64_t)(k - r->acct_k) * r->n_decode;
 		r->acct_k = k;
 	}
 }
@@ -973,6 +1018,7 @@ static void on_iter_end(sim *s, void *ctx, const sim_event *ev)
 					if (q->first_token < 0)
 						q->first_token = now;
 					sv->tick_out_tok++;
+					sv->tokens_out++;
 					if (q->w.prefix_id)
 						pc_insert(&r->pc, q->w.prefix_id, q->w.prefix_tokens);
 					if (q->generated >= q->w.output_tokens) {
@@ -1046,13 +1092,21 @@ static void schedule_next(serving *sv, replica *r)
 		batch.prefill_pairs += c * q->done + c * (c + 1) / 2;
 		batch.prefill_seqs++;
 	}
-	if (batch.prefill_seqs == 0 && batch.decode_seqs == 0) {
-		r->busy = false; /* idle until the next arrival */
+	if (r->clock_next != r->clock) {
+		r->clock = r->clock_next;
+		r->f_gamma = pow(r->clock, pl->hw.gpu->power_gamma);
+	}
+	if (r->down || (batch.prefill_seqs == 0 && batch.decode_seqs == 0)) {
+		/* idle until the next arrival (or until power returns) */
+		for (uint32_t i = r->pf_head; i != NIL; i = sv->rqs[i].pnext)
+			sv->rqs[i].chunk = 0;
+		power_set(r, now, r->down ? 0 : pl->hw.gpu->idle_w);
+		r->busy = false;
 		return;
 	}
 	r->busy = true;
 	r->mixed = batch.prefill_seqs > 0;
-	perf_line_of(&pl->pm, &batch, 1.0, &r->line);
+	perf_line_of(&pl->pm, &batch, r->clock, &r->line);
 	int64_t k = 1;
 	if (!r->mixed && !sv->prm.naive && r->extra_fp == 0) {
 		k = r->dheap[0].fin - r->iter + 1;
@@ -1068,11 +1122,27 @@ static void schedule_next(serving *sv, replica *r)
 	int64_t dur = k == 1 ? perf_line_eval(&r->line, r->ctx_sum)
 			     : perf_line_sum(&r->line, r->ctx_sum, r->n_decode, (uint64_t)k);
 	r->end_fp = r->start_fp + dur + r->extra_fp;
+	/* the power of the iteration, or the mean of the stretch (trapezoid) */
+	double t1, t2;
+	double p1 = iter_power(r, &r->line, r->ctx_sum, &t1);
+	double w = p1;
+	if (k > 1) {
+		double p2 = iter_power(r, &r->line, r->ctx_sum + (uint64_t)r->n_decode * (k - 1), &t2);
+		double e = 0.5 * (double)k * (p1 * t1 + p2 * t2);
+		double tt = 0.5 * (double)k * (t1 + t2);
+		w = tt > 0 ? e / tt : p1;
+	}
+	if (r->extra_fp > 0) /* waiting on a KV transfer: memory-bound at best */
+		w = (w * (double)dur + pl->hw.gpu->idle_w * (double)r->extra_fp) /
+		    (double)(dur + r->extra_fp);
+	power_set(r, now, w);
 	r->extra_fp = 0;
 	sim_event e = { .time = rep_time(r, r->end_fp), .lp = r->id, .model = (uint16_t)sv->model,
 			.kind = EV_ITER_END, .prio = PRIO_ITER };
 	r->ev = sim_post(sv->s, &e);
 }
+
+static void cut_at(serving *sv, replica *r, sim_time now);
 
 /* A request reaches a replica's queue (arrival, or a KV transfer landing). */
 static void enqueue(serving *sv, replica *r, uint32_t i, sim_time now)
@@ -1081,15 +1151,26 @@ static void enqueue(serving *sv, replica *r, uint32_t i, sim_time now)
 	q->state = RQ_WAITING;
 	wait_push_back(sv, r, i);
 	if (!r->busy) {
-		r->anchor = now;
-		r->end_fp = 0;
-		schedule_next(sv, r);
+		if (!r->down) {
+			r->anchor = now;
+			r->end_fp = 0;
+			schedule_next(sv, r);
+		}
 		return;
 	}
 	/* cut a decode stretch at the first boundary at or after now -- unless the
 	 * replica runs max_seqs requests, which no boundary inside a decode-only
 	 * stretch can change (nothing finishes before its end) */
-	if (r->k > 1 && r->n_running < r->pl->p.max_seqs) {
+	if (r->n_running < r->pl->p.max_seqs)
+		cut_at(sv, r, now);
+}
+
+/* End the decode stretch in flight at its first boundary at or after now, so
+ * that what changed at now (an arrival, a clock) applies from there, exactly
+ * where a per-iteration run would apply it. */
+static void cut_at(serving *sv, replica *r, sim_time now)
+{
+	if (r->busy && r->k > 1) {
 		int64_t done = iters_done_by(r, now);
 		int64_t cut = done + 1;
 		/* a boundary exactly at now already counts as admitted-at-now */
@@ -1116,8 +1197,13 @@ static replica *pick(serving *sv, pool *pl, const rq *q)
 	replica *best = NULL;
 	switch (pl->p.router) {
 	case SRV_ROUND_ROBIN:
-		best = &sv->reps[pl->first + pl->rr];
-		pl->rr = (pl->rr + 1) % pl->n;
+		/* the next replica with power, if any has */
+		for (uint32_t tries = 0; tries < pl->n; tries++) {
+			best = &sv->reps[pl->first + pl->rr];
+			pl->rr = (pl->rr + 1) % pl->n;
+			if (!best->down)
+				break;
+		}
 		return best;
 	case SRV_PREFIX_AWARE: {
 		/* least outstanding work, crediting the prefill a cache hit saves */
@@ -1128,7 +1214,7 @@ static replica *pick(serving *sv, pool *pl, const rq *q)
 			uint32_t hit = pc_lookup(&r->pc, q->w.prefix_id, &tier);
 			if (hit > q->w.prefix_tokens)
 				hit = q->w.prefix_tokens;
-			double score = r->outstanding - 2.0 * hit;
+			double score = r->outstanding - 2.0 * hit + (r->down ? 1e300 : 0);
 			if (score < best_score) {
 				best_score = score;
 				best = r;
@@ -1140,8 +1226,9 @@ static replica *pick(serving *sv, pool *pl, const rq *q)
 		double best_w = INFINITY;
 		for (uint32_t j = 0; j < pl->n; j++) {
 			replica *r = &sv->reps[pl->first + j];
-			if (r->outstanding < best_w) {
-				best_w = r->outstanding;
+			double w = r->outstanding + (r->down ? 1e300 : 0);
+			if (w < best_w) {
+				best_w = w;
 				best = r;
 			}
 		}
@@ -1220,6 +1307,13 @@ static void finish_request(serving *sv, replica *r, uint32_t i, sim_time now)
 static void arrive(serving *sv, uint32_t i, sim_time now)
 {
 	rq *q = &sv->rqs[i];
+	if (sv->shed_class[q->w.cls]) {
+		/* refused at the door: counted, and a session ends here */
+		if (q->w.arrival >= sv->warmup)
+			sv->shed++;
+		rq_release(sv, i);
+		return;
+	}
 	if (q->w.arrival >= sv->warmup) {
 		sv->cs[q->w.cls].arrived++;
 		sv->all.arrived++;
@@ -1394,7 +1488,8 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 	sv->class_pool = calloc(sv->n_classes ? sv->n_classes : 1, sizeof *sv->class_pool);
 	sv->cs = calloc(sv->n_classes ? sv->n_classes : 1, sizeof *sv->cs);
 	sv->class_results = calloc(sv->n_classes ? sv->n_classes : 1, sizeof *sv->class_results);
-	if (!sv->pools || !sv->class_pool || !sv->cs || !sv->class_results) {
+	sv->shed_class = calloc(sv->n_classes ? sv->n_classes : 1, sizeof *sv->shed_class);
+	if (!sv->pools || !sv->class_pool || !sv->cs || !sv->class_results || !sv->shed_class) {
 		serving_destroy(sv);
 		return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
 	}
@@ -1500,7 +1595,35 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 		serving_destroy(sv);
 		return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
 	}
-	uint32_t rack_base = 0;
+	/* racks: each pool takes the next racks of its type, per GPU group */
+	uint32_t *used = calloc((size_t)params->n_racks * RACK_MAX_GPU_GROUPS + 1, sizeof *used);
+	if (!used) {
+		serving_destroy(sv);
+		return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
+	}
+	for (size_t p = 0; p < sv->n_pools; p++) {
+		pool *pl = &sv->pools[p];
+		pl->rack_ids = calloc((size_t)pl->p.racks, sizeof *pl->rack_ids);
+		int got = 0;
+		for (uint32_t k = 0; pl->rack_ids && k < params->n_racks && got < pl->p.racks; k++) {
+			uint32_t *u = &used[(size_t)k * RACK_MAX_GPU_GROUPS + pl->p.rack_group];
+			if (!*u && strcmp(params->racks[k]->name, pl->p.rack) == 0) {
+				*u = 1;
+				pl->rack_ids[got++] = k;
+			}
+		}
+		if (!pl->rack_ids || got < pl->p.racks) {
+			free(used);
+			char key[96];
+			snprintf(key, sizeof key, "serving.%s", pl->p.name);
+			serving_destroy(sv);
+			return fs_error_set(err, FS_ERR_INPUT, NULL, 0, 0, key,
+					    "needs %d racks of %s but only %d are left; expected more "
+					    "racks of that type",
+					    pl->p.racks, pl->p.rack, got);
+		}
+	}
+	free(used);
 	for (size_t p = 0; p < sv->n_pools; p++) {
 		pool *pl = &sv->pools[p];
 		double kv_tokens = perf_kv_capacity_tokens(&pl->pm, pl->p.kv_reserve);
@@ -1512,7 +1635,10 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 			replica *r = &sv->reps[pl->first + j];
 			r->pl = pl;
 			r->id = pl->first + j;
-			r->rack = rack_base + (uint32_t)((long)j * gpr / per_rack);
+			r->rack = pl->rack_ids[(long)j * gpr / per_rack];
+			r->gpus = (uint32_t)gpr;
+			r->clock = r->clock_next = r->f_gamma = 1.0;
+			r->power_w = pl->hw.gpu->idle_w;
 			r->blocks_total = blocks;
 			r->wait_head = r->wait_tail = r->run_head = r->run_tail = NIL;
 			r->pf_head = r->pf_tail = NIL;
@@ -1523,10 +1649,6 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 				return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
 			}
 		}
-		/* pools on the same rack type and group stack; a different group shares racks */
-		if (p + 1 < sv->n_pools && !(strcmp(sv->pools[p + 1].p.rack, pl->p.rack) == 0 &&
-					     sv->pools[p + 1].p.rack_group != pl->p.rack_group))
-			rack_base += (uint32_t)pl->p.racks;
 		if (blocks < 1) {
 			char key[96];
 			snprintf(key, sizeof key, "serving.%s", pl->p.name);
@@ -1609,7 +1731,10 @@ void serving_destroy(serving *sv)
 	free(sv->cs);
 	free(sv->class_results);
 	free(sv->class_pool);
+	for (size_t p = 0; sv->pools && p < sv->n_pools; p++)
+		free(sv->pools[p].rack_ids);
 	free(sv->pools);
+	free(sv->shed_class);
 	free(sv->rqs);
 	free(sv);
 }
@@ -1663,6 +1788,7 @@ void serving_result(serving *sv, srv_result *out)
 	out->n_classes = sv->n_classes;
 	out->replicas = sv->n_reps;
 	out->dropped = sv->dropped;
+	out->shed = sv->shed;
 	out->calibrated = true;
 	for (size_t p = 0; p < sv->n_pools; p++) {
 		out->gpus += (uint64_t)sv->pools[p].n * sv->pools[p].p.tp * sv->pools[p].p.pp;
@@ -1731,4 +1857,102 @@ int serving_result_record(const srv_result *r, rec_sink *sink, fs_error *err)
 		}
 	}
 	return FS_OK;
+}
+
+/* --- the power view ------------------------------------------------------------------ */
+
+void serving_set_rack_cap(serving *sv, uint32_t rack, double cap_w)
+{
+	sim_time now = sim_now(sv->s);
+	for (uint32_t j = 0; j < sv->n_reps; j++) {
+		replica *r = &sv->reps[j];
+		if (r->rack != rack)
+			continue;
+		const gpu_spec *g = r->pl->hw.gpu;
+		double f = 1.0;
+		if (cap_w > 0 && cap_w < g->tdp_w) {
+			double share = (cap_w - g->idle_w) / (g->tdp_w - g->idle_w);
+			f = share > 0 ? pow(share, 1.0 / g->power_gamma) : 0;
+			double fmin = g->clock_max_hz > 0 ? g->clock_min_hz / g->clock_max_hz : 0.1;
+			if (f < fmin)
+				f = fmin;
+		}
+		if (f != r->clock_next) {
+			r->clock_next = f;
+			cut_at(sv, r, now);
+		}
+	}
+}
+
+double serving_rack_clock(const serving *sv, uint32_t rack)
+{
+	double sum = 0;
+	int n = 0;
+	for (uint32_t j = 0; j < sv->n_reps; j++)
+		if (sv->reps[j].rack == rack) {
+			sum += sv->reps[j].clock;
+			n++;
+		}
+	return n ? sum / n : 1.0;
+}
+
+void serving_rack_energy(serving *sv, sim_time now, double *energy)
+{
+	for (uint32_t k = 0; k < sv->prm.n_racks; k++)
+		energy[k] = 0;
+	for (uint32_t j = 0; j < sv->n_reps; j++) {
+		replica *r = &sv->reps[j];
+		power_flush(r, now);
+		if (r->rack < sv->prm.n_racks)
+			energy[r->rack] += r->energy_j;
+	}
+}
+
+uint32_t serving_rack_gpus_used(const serving *sv, uint32_t rack, int group)
+{
+	uint32_t n = 0;
+	for (uint32_t j = 0; j < sv->n_reps; j++)
+		if (sv->reps[j].rack == rack && sv->reps[j].pl->p.rack_group == group)
+			n += sv->reps[j].gpus;
+	return n;
+}
+
+void serving_shed_class(serving *sv, uint32_t cls, bool shed)
+{
+	if (cls < sv->n_classes)
+		sv->shed_class[cls] = shed;
+}
+
+void serving_set_rack_down(serving *sv, uint32_t rack, bool down)
+{
+	sim_time now = sim_now(sv->s);
+	for (uint32_t j = 0; j < sv->n_reps; j++) {
+		replica *r = &sv->reps[j];
+		if (r->rack != rack || r->down == down)
+			continue;
+		r->down = down;
+		if (down) {
+			/* the iteration in flight is lost with the power: it ends at its
+			 * next boundary and nothing new starts */
+			cut_at(sv, r, now);
+			if (!r->busy)
+				power_set(r, now, 0);
+		} else if (!r->busy && (r->wait_head != NIL || r->run_head != NIL)) {
+			r->anchor = now;
+			r->end_fp = 0;
+			schedule_next(sv, r);
+		} else if (!r->busy) {
+			power_set(r, now, r->pl->hw.gpu->idle_w);
+		}
+	}
+}
+
+uint64_t serving_tokens_out(const serving *sv)
+{
+	return sv->tokens_out;
+}
+
+uint64_t serving_shed_count(const serving *sv)
+{
+	return sv->shed;
 }

@@ -65,6 +65,10 @@ typedef struct srv_pool_params {
 typedef struct srv_params {
 	srv_pool_params *pools;
 	size_t n_pools;
+	/* The site's racks in the scenario's order; pools take racks of their type
+	 * in that order (pools on different GPU groups of one type share racks). */
+	const rack_spec *const *racks;
+	uint32_t n_racks;
 	double kv_transfer_bw;       /* prefill -> decode pool link [B/s]; 0 = from the GPUs */
 	double kv_transfer_latency_s;
 	bool naive;                  /* one event per iteration (tests, debugging) */
@@ -100,6 +104,7 @@ typedef struct srv_result {
 	size_t n_classes;
 	uint64_t replicas, gpus, iterations, stretches;
 	uint64_t dropped;            /* arrived after warm-up, too large for any KV cache */
+	uint64_t shed;               /* refused by load shedding, after warm-up */
 	double kv_occupancy_mean;    /* used / capacity blocks, time average */
 	double measured_s;
 	bool calibrated;             /* every pool's GPU was calibrated */
@@ -119,6 +124,36 @@ int serving_result_record(const srv_result *r, rec_sink *sink, fs_error *err);
 /* Replicas a pool gets: as many as its racks' group GPUs hold (or the
  * requested number, if it fits). */
 int serving_pool_replicas(const srv_pool_params *p, const srv_pool_hw *hw, fs_error *err);
+
+/* --- the power view (the facility model drives these at control ticks) -----------
+ * GPU power follows P = idle + (tdp - idle) x activity x f^gamma per
+ * iteration (activity 1 while compute-bound, the GPU's memory_activity while
+ * memory-bound, in proportion in between); it is constant between a
+ * replica's events, so energy is integrated exactly.  A decode stretch draws
+ * its time-weighted mean power (trapezoid over its first and last iteration:
+ * exact unless the stretch crosses the compute/memory ridge).  GPUs of a rack
+ * that no replica uses draw idle power. */
+
+/* Per-GPU power cap on a rack [W]; 0 or >= TDP = none.  The clock becomes the
+ * highest that keeps a fully active GPU under the cap, f = ((cap - idle) /
+ * (tdp - idle))^(1/gamma), no lower than the GPU's minimum clock; it takes
+ * effect at each replica's next iteration boundary at or after now. */
+void serving_set_rack_cap(serving *sv, uint32_t rack, double cap_w);
+/* The clock factor f / f_max of a rack's GPUs (mean over its replicas). */
+double serving_rack_clock(const serving *sv, uint32_t rack);
+/* Cumulative GPU energy of every rack up to now [J] into energy[n_racks]. */
+void serving_rack_energy(serving *sv, sim_time now, double *energy);
+/* GPUs of a rack's GPU group that replicas use (the rest idle). */
+uint32_t serving_rack_gpus_used(const serving *sv, uint32_t rack, int group);
+/* Shed a class: its new requests are refused (counted) while shed is true. */
+void serving_shed_class(serving *sv, uint32_t cls, bool shed);
+/* Pause a rack (its breaker tripped, or it is off): its replicas start no
+ * new iteration and routers skip them; resumed when down is false. */
+void serving_set_rack_down(serving *sv, uint32_t rack, bool down);
+/* Output tokens produced so far (all classes, warm-up included). */
+uint64_t serving_tokens_out(const serving *sv);
+/* Requests refused by shedding, after warm-up. */
+uint64_t serving_shed_count(const serving *sv);
 
 /* For tests: every finished request's row goes here too (NULL = off). */
 typedef void (*srv_request_hook)(void *ctx, const rec_request *row);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "cfg.h"
@@ -154,6 +155,26 @@ static void read_racks(cfg_map *root, scenario *sc)
 		cfg_close(m);
 		sc->n_racks = i + 1;
 	}
+	/* the site's racks one by one, in order: rack ids in the output are these */
+	uint64_t total = 0;
+	for (size_t i = 0; i < sc->n_racks; i++)
+		total += (uint64_t)sc->racks[i].count;
+	if (cfg_status_of(root))
+		return;
+	if (total > 10000000) {
+		cfg_fail(root, "racks", "%" PRIu64 " racks; expected at most 10,000,000", total);
+		return;
+	}
+	sc->rack_list = calloc(total ? total : 1, sizeof *sc->rack_list);
+	if (!sc->rack_list) {
+		cfg_fail(root, "racks", "cannot hold %" PRIu64 " racks in memory", total);
+		return;
+	}
+	for (size_t i = 0; i < sc->n_racks; i++) {
+		const rack_spec *spec = catalog_rack(&sc->cat, sc->racks[i].type);
+		for (int k = 0; k < sc->racks[i].count; k++)
+			sc->rack_list[sc->n_rack_list++] = spec;
+	}
 }
 
 static int racks_of(const scenario *sc, const char *type)
@@ -289,6 +310,8 @@ static void read_serving(cfg_map *root, scenario *sc)
 	}
 	cfg_close(m);
 	sc->serving.pools = sc->pools;
+	sc->serving.racks = sc->rack_list;
+	sc->serving.n_racks = sc->n_rack_list;
 	sc->has_serving = true;
 }
 
@@ -515,6 +538,7 @@ void scenario_clear(scenario *sc)
 		return;
 	free(sc->text_given);
 	free(sc->text_resolved);
+	free(sc->rack_list);
 	catalog_clear(&sc->cat);
 	memset(sc, 0, sizeof *sc);
 }

@@ -53,6 +53,8 @@ typedef struct scenario {
 	/* the factory: racks, serving pools on them, and the request classes */
 	scenario_racks racks[SC_MAX_RACKS];
 	size_t n_racks;
+	const rack_spec **rack_list; /* every rack of the site, in order (owned array) */
+	uint32_t n_rack_list;
 	bool has_serving;
 	srv_params serving;              /* .pools points at pools[] */
 	srv_pool_params pools[SC_MAX_POOLS];
