@@ -466,8 +466,10 @@ int pc_grid_event_at(const pc_grid *g, double t_s, bool *announced)
 			continue;
 		bool ann = t_s < e->start_s;
 		if (ann) {
-			if (best < 0)
-				best = (int)i, best_ann = true;
+			if (best < 0) {
+				best = (int)i;
+				best_ann = true;
+			}
 			continue;
 		}
 		double f = event_factor(e, t_s);

@@ -27,6 +27,7 @@
 #include "serving.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1955,4 +1956,36 @@ uint64_t serving_tokens_out(const serving *sv)
 uint64_t serving_shed_count(const serving *sv)
 {
 	return sv->shed;
+}
+
+int serving_rack_priority(const serving *sv, uint32_t rack)
+{
+	int best = INT_MAX;
+	for (uint32_t j = 0; j < sv->n_reps; j++) {
+		const replica *r = &sv->reps[j];
+		if (r->rack != rack)
+			continue;
+		for (size_t c = 0; c < sv->n_classes; c++) {
+			const wl_class_params *cp = workload_class(sv->wl, c);
+			if (!strcmp(cp->model, r->pl->p.model) && cp->priority < best)
+				best = cp->priority;
+		}
+	}
+	return best;
+}
+
+size_t serving_class_count(const serving *sv)
+{
+	return sv->n_classes;
+}
+
+int serving_class_priority(const serving *sv, uint32_t cls)
+{
+	return cls < sv->n_classes ? workload_class(sv->wl, cls)->priority : 0;
+}
+
+void serving_finished_counts(const serving *sv, uint64_t *finished, uint64_t *slo_met)
+{
+	*finished = sv->all.finished;
+	*slo_met = sv->all.slo_met;
 }

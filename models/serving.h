@@ -150,6 +150,13 @@ void serving_shed_class(serving *sv, uint32_t cls, bool shed);
 /* Pause a rack (its breaker tripped, or it is off): its replicas start no
  * new iteration and routers skip them; resumed when down is false. */
 void serving_set_rack_down(serving *sv, uint32_t rack, bool down);
+/* The lowest priority of the classes served by replicas on a rack (INT_MAX
+ * when none), and the classes' count and priorities. */
+int serving_rack_priority(const serving *sv, uint32_t rack);
+size_t serving_class_count(const serving *sv);
+int serving_class_priority(const serving *sv, uint32_t cls);
+/* Requests finished and SLO-met so far (after warm-up). */
+void serving_finished_counts(const serving *sv, uint64_t *finished, uint64_t *slo_met);
 /* Output tokens produced so far (all classes, warm-up included). */
 uint64_t serving_tokens_out(const serving *sv);
 /* Requests refused by shedding, after warm-up. */

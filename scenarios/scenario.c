@@ -170,10 +170,18 @@ static void read_racks(cfg_map *root, scenario *sc)
 		cfg_fail(root, "racks", "cannot hold %" PRIu64 " racks in memory", total);
 		return;
 	}
+	sc->rack_gpus = calloc(total ? total : 1, sizeof *sc->rack_gpus);
+	if (!sc->rack_gpus) {
+		cfg_fail(root, "racks", "cannot hold %" PRIu64 " racks in memory", total);
+		return;
+	}
 	for (size_t i = 0; i < sc->n_racks; i++) {
 		const rack_spec *spec = catalog_rack(&sc->cat, sc->racks[i].type);
-		for (int k = 0; k < sc->racks[i].count; k++)
+		for (int k = 0; k < sc->racks[i].count; k++) {
+			for (int g = 0; g < spec->n_groups; g++)
+				sc->rack_gpus[sc->n_rack_list][g] = catalog_gpu(&sc->cat, spec->groups[g].gpu);
 			sc->rack_list[sc->n_rack_list++] = spec;
+		}
 	}
 }
 
@@ -426,6 +434,135 @@ static void read_workload(cfg_map *root, scenario *sc)
 	}
 }
 
+static const char *const policies[] = { "static", "proportional", "priority", NULL };
+static const char *const redundancies[] = { "N", "N+1", "2N", NULL };
+
+static void read_site(cfg_map *root, scenario *sc)
+{
+	fac_params *f = &sc->site;
+	const double zero = 0, overhead = 0.10;
+	cfg_map *m = cfg_map_get(root, "site", true);
+	cfg_quantity(m, "power_budget", "W", NULL, CFG_GT(0), &f->budget_w);
+	cfg_quantity(m, "cooling_overhead", "1", &overhead, CFG_BETWEEN(0, 2), &f->cooling_overhead);
+	cfg_quantity(m, "price", "$/J", &zero, CFG_ANY, &f->flat_price);
+	if (cfg_has(m, "price_file")) {
+		char file[1024], path[1024];
+		if (!cfg_string(m, "price_file", NULL, file, sizeof file)) {
+			resolve_path(sc->path, file, path, sizeof path);
+			check_readable(m, "price_file", path);
+			fs_error e;
+			fs_error_clear(&e);
+			if (!cfg_status_of(m) && pc_price_read_csv(path, &sc->prices, &f->n_prices, &e)) {
+				char msg[1024];
+				fs_error_format(&e, msg, sizeof msg);
+				cfg_fail(m, "price_file", "%s", msg);
+			}
+			f->prices = sc->prices;
+		}
+	}
+	cfg_map *ev = cfg_list(m, "grid_events", false);
+	size_t n = cfg_len(ev);
+	if (n > 64)
+		cfg_fail(m, "grid_events", "%zu events; expected at most 64", n);
+	for (size_t i = 0; i < n && !cfg_status_of(m); i++) {
+		cfg_map *e = cfg_item_map(ev, i);
+		pc_grid_event *g = &sc->grid_events[i];
+		cfg_quantity(e, "at", "s", NULL, CFG_GE(0), &g->start_s);
+		cfg_quantity(e, "for", "s", NULL, CFG_GT(0), &g->duration_s);
+		cfg_quantity(e, "budget", "1", NULL, CFG_BETWEEN(0, 1), &g->level);
+		cfg_quantity(e, "notice", "s", &zero, CFG_GE(0), &g->notice_s);
+		cfg_quantity(e, "ramp", "s", &zero, CFG_GE(0), &g->ramp_s);
+		cfg_close(e);
+		f->n_events = i + 1;
+	}
+	f->events = sc->grid_events;
+	cfg_close(m);
+
+	cfg_map *pw = cfg_map_get(root, "power", false);
+	const int def_policy = FAC_STATIC;
+	const double one = 1, cap_min = 0.3, tol = 0.02, boot = 300, boot_share = 0.5;
+	cfg_enum(pw, "policy", policies, &def_policy, &f->policy);
+	cfg_quantity(pw, "gpu_cap", "1", &one, CFG_GT_LE(0, 1), &f->gpu_cap);
+	cfg_quantity(pw, "cap_min", "1", &cap_min, CFG_GT_LE(0, 1), &f->cap_min);
+	cfg_quantity(pw, "tolerance", "1", &tol, CFG_BETWEEN(0, 0.5), &f->tolerance);
+	if (!cfg_status_of(pw) && f->cap_min > f->gpu_cap)
+		cfg_fail(pw, "cap_min", "cap_min %.0f %% is above gpu_cap %.0f %%; expected cap_min <= "
+					"gpu_cap",
+			 100 * f->cap_min, 100 * f->gpu_cap);
+	cfg_map *ch = cfg_list(pw, "chain", false);
+	size_t nch = cfg_len(ch);
+	if (nch > PC_MAX_STAGES)
+		cfg_fail(pw, "chain", "%zu stages; expected at most %d", nch, PC_MAX_STAGES);
+	for (size_t i = 0; i < nch && !cfg_status_of(pw); i++) {
+		cfg_map *st = cfg_item_map(ch, i);
+		pc_stage_params *p = &f->chain[i];
+		int64_t units = 1;
+		const int64_t one_unit = 1;
+		const int def_red = PC_N;
+		const double noload = 0.005, k = 0.01, r = 0.01, alarm = 0.9, trip = 1.25,
+			     trip_after = 60, reset = 3600;
+		cfg_string(st, "name", NULL, p->name, sizeof p->name);
+		cfg_quantity(st, "rating", "W", NULL, CFG_GT(0), &p->rating_w);
+		cfg_int(st, "units", &one_unit, 1, 100000, &units);
+		p->units = (int)units;
+		cfg_enum(st, "redundancy", redundancies, &def_red, &p->redundancy);
+		cfg_quantity(st, "noload", "1", &noload, CFG_BETWEEN(0, 0.5), &p->noload_share);
+		cfg_quantity(st, "k", "1", &k, CFG_BETWEEN(0, 0.5), &p->k_linear);
+		cfg_quantity(st, "r", "1", &r, CFG_BETWEEN(0, 0.5), &p->r_quadratic);
+		cfg_quantity(st, "alarm", "1", &alarm, CFG_GT_LE(0, 2), &p->alarm_share);
+		cfg_quantity(st, "trip", "1", &trip, CFG_BETWEEN(1, 3), &p->trip_share);
+		cfg_quantity(st, "trip_after", "s", &trip_after, CFG_GE(0), &p->trip_after_s);
+		cfg_quantity(st, "reset_after", "s", &reset, CFG_GT(0), &p->reset_after_s);
+		cfg_close(st);
+		f->n_chain = i + 1;
+	}
+	cfg_map *b = cfg_map_get(pw, "battery", false);
+	f->has_battery = cfg_present(b);
+	if (f->has_battery) {
+		const double rt = 0.9, lo = 0.1, hi = 1.0;
+		pc_battery_params *bp = &f->battery;
+		cfg_quantity(b, "capacity", "J", NULL, CFG_GT(0), &bp->capacity_j);
+		cfg_quantity(b, "power", "W", NULL, CFG_GT(0), &bp->power_w);
+		cfg_quantity(b, "round_trip", "1", &rt, CFG_GT_LE(0, 1), &bp->round_trip);
+		cfg_quantity(b, "soc_min", "1", &lo, CFG_BETWEEN(0, 1), &bp->soc_min);
+		cfg_quantity(b, "soc_max", "1", &hi, CFG_BETWEEN(0, 1), &bp->soc_max);
+		cfg_quantity(b, "initial", "1", &hi, CFG_BETWEEN(0, 1), &bp->soc_initial);
+	}
+	cfg_close(b);
+	cfg_map *rk = cfg_map_get(pw, "racks", false);
+	cfg_quantity(rk, "boot_time", "s", &boot, CFG_GE(0), &f->boot_s);
+	cfg_quantity(rk, "boot_power", "1", &boot_share, CFG_BETWEEN(0, 1), &f->boot_power_share);
+	cfg_close(rk);
+	cfg_close(pw);
+
+	/* costs: capital per rack type amortised over a lifetime, plus opex */
+	cfg_map *c = cfg_map_get(root, "cost", false);
+	const double life = 5 * YEAR_S;
+	double lifetime = life, opex = 0;
+	cfg_quantity(c, "lifetime", "s", &life, CFG_GT(0), &lifetime);
+	cfg_quantity(c, "opex", "$/s", &zero, CFG_GE(0), &opex);
+	f->opex_per_s = opex;
+	cfg_map *rp = cfg_map_get(c, "rack_prices", false);
+	double capex = 0;
+	for (size_t i = 0; i < sc->n_racks && !cfg_status_of(root); i++) {
+		double price = 0;
+		/* one price per rack type; asked once per type */
+		bool seen = false;
+		for (size_t j = 0; j < i; j++)
+			seen |= !strcmp(sc->racks[j].type, sc->racks[i].type);
+		if (seen)
+			continue;
+		cfg_quantity(rp, sc->racks[i].type, "$", &zero, CFG_GE(0), &price);
+		for (size_t j = i; j < sc->n_racks; j++)
+			if (!strcmp(sc->racks[j].type, sc->racks[i].type))
+				capex += price * sc->racks[j].count;
+	}
+	cfg_close(rp);
+	cfg_close(c);
+	f->capex_per_s = capex / lifetime;
+	sc->has_site = true;
+}
+
 /* Read every key of the schema; the first problem stops the reading. */
 static int read_schema(cfg *c, scenario *sc, fs_error *err)
 {
@@ -452,6 +589,9 @@ static int read_schema(cfg *c, scenario *sc, fs_error *err)
 		read_station(root, sc);
 	bool factory = cfg_has(root, "racks") | cfg_has(root, "serving") | cfg_has(root, "workload") |
 		       cfg_has(root, "catalog");
+	(void)cfg_has(root, "site"); /* known keys, read below */
+	(void)cfg_has(root, "power");
+	(void)cfg_has(root, "cost");
 	if (!cfg_status(c) && factory) {
 		/* the catalog: built in, then the scenario's own entries and overrides */
 		int rc = catalog_load_builtin(&sc->cat, err);
@@ -468,6 +608,12 @@ static int read_schema(cfg *c, scenario *sc, fs_error *err)
 			read_serving(root, sc);
 		if (!cfg_status(c))
 			read_workload(root, sc);
+		if (!cfg_status(c) && (cfg_has(root, "site") | cfg_has(root, "power") |
+				       cfg_has(root, "cost")))
+			read_site(root, sc);
+	} else if (cfg_has(root, "site") | cfg_has(root, "power") | cfg_has(root, "cost")) {
+		cfg_fail(root, "site", "a site needs racks; expected `racks`, `serving` and "
+				       "`workload` with it");
 	}
 	cfg_close(root);
 	int rc = cfg_status(c);
@@ -539,6 +685,8 @@ void scenario_clear(scenario *sc)
 	free(sc->text_given);
 	free(sc->text_resolved);
 	free(sc->rack_list);
+	free(sc->rack_gpus);
+	free(sc->prices);
 	catalog_clear(&sc->cat);
 	memset(sc, 0, sizeof *sc);
 }

@@ -20,6 +20,7 @@
 
 #include "catalog.h"
 #include "error.h"
+#include "facility.h"
 #include "serving.h"
 #include "station.h"
 #include "workload.h"
@@ -62,6 +63,12 @@ typedef struct scenario {
 	wl_class_params classes[SC_MAX_CLASSES];
 	size_t n_classes;
 	catalog cat;             /* built-in catalog + the scenario's overrides (owned) */
+	/* the site: budget, grid, power chain, controller, costs */
+	bool has_site;
+	fac_params site;         /* events/prices point into the arrays below */
+	pc_grid_event grid_events[64];
+	pc_price_point *prices;  /* owned */
+	const gpu_spec *(*rack_gpus)[RACK_MAX_GPU_GROUPS]; /* per rack of rack_list (owned) */
 	char *text_given;        /* the main file as given, includes appended (owned) */
 	char *text_resolved;     /* resolved YAML (owned) */
 } scenario;

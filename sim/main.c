@@ -29,6 +29,7 @@
 
 #include "catalog.h"
 #include "error.h"
+#include "facility.h"
 #include "recorder.h"
 #include "scenario.h"
 #include "sim.h"
@@ -331,6 +332,8 @@ typedef struct run_summary {
 	station_result st;
 	bool has_serving;
 	srv_result sv;
+	bool has_site;
+	fac_result fac;
 } run_summary;
 
 static void json_class(FILE *f, const srv_class_result *c)
@@ -421,6 +424,70 @@ static void print_json(const run_summary *r)
 		}
 		fputs("}}", f);
 	}
+	if (r->has_site) {
+		const fac_result *p = &r->fac;
+		struct {
+			const char *k;
+			double v;
+		} kv[] = { { "tokens_per_s", p->tokens_per_s },
+			   { "tokens_per_s_per_mw_it", p->tokens_per_s_per_mw_it },
+			   { "tokens_per_s_per_mw_facility", p->tokens_per_s_per_mw_facility },
+			   { "tokens_per_s_per_mw_provisioned", p->tokens_per_s_per_mw_provisioned },
+			   { "tokens_per_mwh", p->tokens_per_mwh },
+			   { "j_per_token", p->j_per_token },
+			   { "it_power_mean_w", p->it_mean_w },
+			   { "it_power_peak_w", p->it_peak_w },
+			   { "facility_power_mean_w", p->facility_mean_w },
+			   { "facility_power_peak_w", p->facility_peak_w },
+			   { "grid_power_peak_w", p->grid_peak_w },
+			   { "provisioned_w", p->budget_w },
+			   { "stranded_power_mean_w", p->stranded_mean_w },
+			   { "stranded_power_peak_w", p->stranded_peak_w },
+			   { "pue", p->pue },
+			   { "cooling_overhead_fixed", p->cooling_overhead },
+			   { "energy_it_j", p->e_it_j },
+			   { "energy_gpu_j", p->e_gpu_j },
+			   { "energy_losses_j", p->e_loss_j },
+			   { "energy_cooling_j", p->e_cool_j },
+			   { "energy_facility_j", p->e_facility_j },
+			   { "energy_grid_j", p->e_grid_j },
+			   { "battery_out_j", p->battery_out_j },
+			   { "battery_in_j", p->battery_in_j },
+			   { "cost_energy", p->energy_cost },
+			   { "cost_capex", p->capex_cost },
+			   { "cost_opex", p->opex_cost },
+			   { "cost_per_million_tokens", p->cost_per_mtok },
+			   { "over_budget_s", p->over_budget_s },
+			   { "max_over_budget", p->max_over_budget } };
+		fprintf(f, ",\"power\":{\"tokens\":%" PRIu64 ",\"trips\":%" PRIu64 ",\"alarms\":%" PRIu64,
+			p->tokens, p->trips, p->alarms);
+		for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+			fprintf(f, ",\"%s\":", kv[i].k);
+			json_num(f, kv[i].v);
+		}
+		fputs(",\"grid_events\":[", f);
+		for (size_t i = 0; i < p->n_events && i < FAC_RESULT_EVENTS; i++) {
+			const fac_event_result *e = &p->events[i];
+			fprintf(f, "%s{\"start_s\":", i ? "," : "");
+			json_num(f, e->start_s);
+			fputs(",\"end_s\":", f);
+			json_num(f, e->end_s);
+			fputs(",\"asked_w\":", f);
+			json_num(f, e->asked_w);
+			fputs(",\"reduced_w\":", f);
+			json_num(f, e->reduced_w);
+			fputs(",\"compliance\":", f);
+			json_num(f, e->compliance);
+			fputs(",\"tokens_lost\":", f);
+			json_num(f, e->tokens_lost);
+			fputs(",\"slo_before\":", f);
+			json_num(f, e->slo_before);
+			fputs(",\"slo_during\":", f);
+			json_num(f, e->slo_during);
+			fprintf(f, ",\"complete\":%s}", e->complete ? "true" : "false");
+		}
+		fputs("]}", f);
+	}
 	fputs("}\n", f);
 }
 
@@ -474,6 +541,35 @@ static void print_text(const run_summary *r)
 		       " events of the engine\n",
 		       100 * v->kv_occupancy_mean, v->iterations, v->stretches);
 	}
+	if (r->has_site) {
+		const fac_result *p = &r->fac;
+		printf("power         IT %.3f MW mean (%.3f peak), facility %.3f MW (%.3f peak), "
+		       "provisioned %.3f MW\n",
+		       p->it_mean_w / 1e6, p->it_peak_w / 1e6, p->facility_mean_w / 1e6,
+		       p->facility_peak_w / 1e6, p->budget_w / 1e6);
+		printf("  tokens/s per MW   %.0f IT, %.0f facility, %.0f provisioned;  %.4g tokens/MWh, "
+		       "%.3g J/token\n",
+		       p->tokens_per_s_per_mw_it, p->tokens_per_s_per_mw_facility,
+		       p->tokens_per_s_per_mw_provisioned, p->tokens_per_mwh, p->j_per_token);
+		printf("  PUE %.3f (cooling a fixed %.0f %% of IT until the cooling model lands), "
+		       "chain losses %.2f %% of IT\n",
+		       p->pue, 100 * p->cooling_overhead, p->e_it_j > 0 ? 100 * p->e_loss_j / p->e_it_j : 0);
+		printf("  stranded %.3f MW (mean), cost $%.3f per million tokens (energy $%.0f, "
+		       "capital $%.0f, opex $%.0f)\n",
+		       p->stranded_mean_w / 1e6, p->cost_per_mtok, p->energy_cost, p->capex_cost,
+		       p->opex_cost);
+		if (p->trips || p->over_budget_s > 0)
+			printf("  %" PRIu64 " trips, %.0f s over budget (worst %.1f %%)\n", p->trips,
+			       p->over_budget_s, 100 * p->max_over_budget);
+		for (size_t i = 0; i < p->n_events && i < FAC_RESULT_EVENTS; i++) {
+			const fac_event_result *e = &p->events[i];
+			printf("  grid event %zu  %.0f-%.0f s: asked %.3f MW, reduced %.3f MW (%.0f %%), "
+			       "tokens lost %.3g, SLO %.1f %% during vs %.1f %% before\n",
+			       i, e->start_s, e->end_s, e->asked_w / 1e6, e->reduced_w / 1e6,
+			       100 * e->compliance, e->tokens_lost, 100 * e->slo_during,
+			       100 * e->slo_before);
+		}
+	}
 	printf("output        %s\n", r->output);
 }
 
@@ -509,6 +605,7 @@ static int run_scenario(const run_opts *o, const scenario *sc, const char *out_p
 	sim *s = sim_create(1024);
 	station *st = NULL;
 	serving *sv = NULL;
+	facility *fac = NULL;
 	if (!s) {
 		workload_destroy(wl);
 		recorder_abort(rec);
@@ -520,6 +617,10 @@ static int run_scenario(const run_opts *o, const scenario *sc, const char *out_p
 	if (!rc && sc->has_serving)
 		rc = serving_create(s, &sc->serving, sc->pool_hw, wl, sc->seed, sc->replication,
 				    sc->warmup_s, sink, &sv, err);
+	/* the facility ticks after the serving model (registration order) */
+	if (!rc && sc->has_site)
+		rc = facility_create(s, &sc->site, sc->rack_list, sc->n_rack_list, sc->rack_gpus, sv,
+				     sc->warmup_s, sink, &fac, err);
 	run_ctx ctx = { .sink = sink,
 			.progress = !o->quiet && isatty(STDERR_FILENO),
 			.end = sim_from_s(sc->warmup_s + sc->duration_s) };
@@ -544,6 +645,12 @@ static int run_scenario(const run_opts *o, const scenario *sc, const char *out_p
 		sum->has_serving = true;
 		rc = serving_result_record(&sum->sv, sink, err);
 	}
+	if (!rc && fac) {
+		facility_result(fac, &sum->fac);
+		sum->has_site = true;
+		rc = facility_result_record(&sum->fac, sink, err);
+	}
+	facility_destroy(fac);
 	if (rc || !sv) {
 		serving_destroy(sv);
 		sv = NULL;

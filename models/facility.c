@@ -1,0 +1,673 @@
+/*
+ * facility.c - racks, power chain, cooling overhead, battery, grid and the
+ * budget controller, at the control tick (see facility.h).
+ *
+ * Per tick, in order: read each rack's GPU energy since the last tick from
+ * the serving model; add idle power of unused GPUs and the rack's other
+ * equipment (CPUs and switches constant; fans from 30 % at idle to 100 % at
+ * full GPU power); divide by the PSU efficiency: that is the IT meter.  The
+ * chain turns IT power into utility input; cooling adds its fixed share;
+ * the battery covers what exceeds the budget or charges from the headroom;
+ * the grid draw is what is left.  Meters integrate each term; then the
+ * controller sets caps (and sheds classes) for the next tick, and grid-event
+ * bookkeeping records compliance, tokens lost and SLO impact.
+ */
+#include "facility.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FAC_MAX_DR 64 /* grid events tracked for the summary */
+
+enum { RACK_ON, RACK_OFF, RACK_BOOTING };
+
+typedef struct fac_rack {
+	const rack_spec *spec;
+	const gpu_spec *gpu[RACK_MAX_GPU_GROUPS];
+	double idle_unused_w;  /* idle power of GPUs no replica uses */
+	double idle_all_w;     /* idle power of every GPU */
+	double tdp_all_w;      /* TDP of every GPU */
+	double fixed_w;        /* CPUs and switches */
+	int state;
+	double boot_until_s;
+	double share;          /* cap as a share of TDP */
+	double gpu_e_last;     /* cumulative GPU energy at the last tick [J] */
+	int priority;          /* lowest priority of the classes served; INT_MAX = none */
+	int level;             /* index into the facility's priority levels */
+} fac_rack;
+
+typedef struct dr_record {
+	double start_s, end_s, asked_w, baseline_w, grid_sum, t_sum;
+	double baseline_tok_rate;
+	uint64_t tok_start, fin_start, met_start;
+	double slo_before;
+	bool open;
+	/* results */
+	double compliance, reduced_w, tokens_lost, slo_during;
+} dr_record;
+
+struct facility {
+	fac_params p;
+	sim *s;
+	serving *sv;
+	rec_sink *sink;
+	fac_rack *racks;
+	uint32_t n;
+	double *e_buf;
+	pc_chain chain;
+	bool has_chain;
+	pc_battery bat;
+	pc_grid grid;
+	sim_time last;
+	sim_time warmup;
+	double tick_s;
+
+	/* meters (after warm-up) */
+	double e_it, e_loss, e_cool, e_fac, e_grid, e_gpu, bat_in, bat_out, t_meas;
+	double it_peak, fac_peak, grid_peak, over_s, max_over;
+	uint64_t tok0, trips, alarms;
+	bool measuring;
+
+	/* controller */
+	int n_levels;
+	int levels[64];        /* distinct priorities, ascending */
+	double level_share[64];
+	int shed_levels;       /* the lowest shed_levels levels are shed */
+	double last_grid_w;
+
+	/* grid-event bookkeeping */
+	double pre_grid_sum, pre_t, pre_tok_t;
+	uint64_t pre_tok0, pre_fin0, pre_met0;
+	int cur_event;
+	dr_record dr[FAC_MAX_DR];
+	int n_dr;
+
+	int id_it, id_fac, id_grid, id_loss, id_cool, id_budget, id_soc, id_price, id_share,
+		id_rpow, id_rcap, id_rclock, id_rstate;
+};
+
+/* --- set-up ------------------------------------------------------------------------ */
+
+void facility_tick(facility *f, sim_time now);
+static void fac_model_tick(sim *s, void *ctx, sim_time now)
+{
+	(void)s;
+	facility_tick(ctx, now);
+}
+
+int facility_create(sim *s, const fac_params *p, const rack_spec *const *racks, uint32_t n_racks,
+		    const gpu_spec *(*gpus)[RACK_MAX_GPU_GROUPS], serving *sv, double warmup_s,
+		    rec_sink *sink, facility **out, fs_error *err)
+{
+	*out = NULL;
+	if (!(p->budget_w > 0))
+		return fs_error_set(err, FS_ERR_INPUT, NULL, 0, 0, "site.power_budget",
+				    "must be positive");
+	facility *f = calloc(1, sizeof *f);
+	if (!f)
+		return fs_error_msg(err, FS_ERR_NOMEM, "facility: out of memory");
+	f->p = *p;
+	f->s = s;
+	f->sv = sv;
+	f->sink = sink;
+	f->n = n_racks;
+	f->warmup = sim_from_s(warmup_s);
+	f->measuring = warmup_s <= 0;
+	f->cur_event = -1;
+	f->racks = calloc(n_racks ? n_racks : 1, sizeof *f->racks);
+	f->e_buf = calloc(n_racks ? n_racks : 1, sizeof *f->e_buf);
+	int rc = FS_OK;
+	if (!f->racks || !f->e_buf) {
+		facility_destroy(f);
+		return fs_error_msg(err, FS_ERR_NOMEM, "facility: out of memory");
+	}
+	if (p->n_chain) {
+		rc = pc_chain_init(&f->chain, p->chain, p->n_chain, err);
+		f->has_chain = true;
+	}
+	if (!rc && p->has_battery)
+		rc = pc_battery_init(&f->bat, &p->battery, err);
+	if (!rc)
+		rc = pc_grid_init(&f->grid, p->budget_w, p->events, p->n_events, p->prices,
+				  p->n_prices, p->flat_price, err);
+	if (rc) {
+		facility_destroy(f);
+		return rc;
+	}
+	/* racks: their GPUs, what is unused, their fixed equipment */
+	for (uint32_t k = 0; k < n_racks; k++) {
+		fac_rack *r = &f->racks[k];
+		r->spec = racks[k];
+		r->share = p->gpu_cap;
+		r->state = RACK_ON;
+		r->priority = INT_MAX;
+		for (int g = 0; g < r->spec->n_groups; g++) {
+			const gpu_spec *gs = gpus[k][g];
+			r->gpu[g] = gs;
+			int count = r->spec->groups[g].count;
+			uint32_t used = sv ? serving_rack_gpus_used(sv, k, g) : 0;
+			r->idle_unused_w += (count - (int)used) * gs->idle_w;
+			r->idle_all_w += count * gs->idle_w;
+			r->tdp_all_w += count * gs->tdp_w;
+		}
+		r->fixed_w = r->spec->cpus * r->spec->cpu_w + r->spec->switch_w;
+		if (sv)
+			r->priority = serving_rack_priority(sv, k);
+		if (sv && p->gpu_cap < 1)
+			serving_set_rack_cap(sv, k, p->gpu_cap * r->gpu[0]->tdp_w);
+	}
+	/* the distinct priority levels, ascending */
+	for (uint32_t k = 0; k < n_racks; k++) {
+		int pr = f->racks[k].priority;
+		int at = 0;
+		while (at < f->n_levels && f->levels[at] < pr)
+			at++;
+		if (at < f->n_levels && f->levels[at] == pr)
+			continue;
+		if (f->n_levels == 64)
+			continue;
+		memmove(&f->levels[at + 1], &f->levels[at], (size_t)(f->n_levels - at) * sizeof(int));
+		f->levels[at] = pr;
+		f->n_levels++;
+	}
+	for (int l = 0; l < f->n_levels; l++)
+		f->level_share[l] = p->gpu_cap;
+	for (uint32_t k = 0; k < n_racks; k++)
+		for (int l = 0; l < f->n_levels; l++)
+			if (f->levels[l] == f->racks[k].priority)
+				f->racks[k].level = l;
+
+	sim_model m = { .name = "facility", .ctx = f, .handlers = NULL, .n_handlers = 0,
+			.tick = fac_model_tick };
+	rc = sim_add_model(s, &m, err);
+	if (rc < 0) {
+		facility_destroy(f);
+		return -rc;
+	}
+	rc = FS_OK;
+	struct {
+		int *id;
+		const char *path, *units, *desc;
+		size_t width;
+	} series[] = {
+		{ &f->id_it, "site/it_power", "W", "IT power: racks at their inputs (PSU losses included)", 1 },
+		{ &f->id_loss, "site/losses", "W", "power-chain losses (transformer, UPS, PDU)", 1 },
+		{ &f->id_cool, "site/cooling_power", "W",
+		  "cooling power: a FIXED share of IT power until the cooling model lands", 1 },
+		{ &f->id_fac, "site/facility_power", "W", "IT + chain losses + cooling", 1 },
+		{ &f->id_grid, "site/grid_power", "W", "drawn from the grid: facility - battery discharge + charge", 1 },
+		{ &f->id_budget, "site/budget", "W", "site power budget in force (grid events included)", 1 },
+		{ &f->id_soc, "site/battery_soc", "1", "battery state of charge (NaN: no battery)", 1 },
+		{ &f->id_price, "site/price", "$/J", "energy price", 1 },
+		{ &f->id_share, "site/cap_share", "1", "mean GPU power cap as a share of TDP", 1 },
+		{ &f->id_rpow, "racks/power", "W", "rack input power, mean over the tick", n_racks },
+		{ &f->id_rcap, "racks/cap", "W", "per-GPU power cap (TDP when uncapped)", n_racks },
+		{ &f->id_rclock, "racks/clock", "1", "GPU clock factor f / f_max", n_racks },
+		{ &f->id_rstate, "racks/state", "1", "0 on, 1 off (no power), 2 booting", n_racks },
+	};
+	for (size_t i = 0; i < sizeof series / sizeof series[0]; i++) {
+		if (series[i].width == 0) {
+			*series[i].id = -1;
+			continue;
+		}
+		*series[i].id = rec_declare(sink, series[i].path, series[i].units, series[i].desc,
+					    series[i].width, err);
+		if (*series[i].id < 0) {
+			rc = -*series[i].id;
+			facility_destroy(f);
+			return rc;
+		}
+	}
+	*out = f;
+	return FS_OK;
+}
+
+void facility_destroy(facility *f)
+{
+	if (!f)
+		return;
+	pc_grid_clear(&f->grid);
+	free(f->racks);
+	free(f->e_buf);
+	free(f);
+}
+
+/* --- the controller ----------------------------------------------------------------- */
+
+static void apply_cap(facility *f, uint32_t k, double share)
+{
+	fac_rack *r = &f->racks[k];
+	if (share == r->share)
+		return;
+	r->share = share;
+	if (f->sv)
+		serving_set_rack_cap(f->sv, k, share >= 1 ? 0 : share * r->gpu[0]->tdp_w);
+}
+
+static void shed_levels(facility *f, int n)
+{
+	if (!f->sv || n == f->shed_levels)
+		return;
+	f->shed_levels = n;
+	size_t nc = serving_class_count(f->sv);
+	for (size_t c = 0; c < nc; c++) {
+		int pr = serving_class_priority(f->sv, (uint32_t)c);
+		bool shed = false;
+		for (int l = 0; l < n && l < f->n_levels; l++)
+			shed |= f->levels[l] == pr;
+		serving_shed_class(f->sv, (uint32_t)c, shed);
+	}
+}
+
+/* Keep the grid draw of the next tick under the budget then in force. */
+static void control(facility *f, double t_s, double fac_w)
+{
+	if (f->p.policy == FAC_STATIC || !(fac_w > 0))
+		return;
+	double target = pc_grid_budget(&f->grid, t_s + f->tick_s);
+	double now_budget = pc_grid_budget(&f->grid, t_s);
+	if (now_budget < target)
+		target = now_budget;
+	/* the battery covers what it can: throttle only for the rest */
+	if (f->p.has_battery) {
+		double avail = (f->bat.energy_j - f->p.battery.soc_min * f->p.battery.capacity_j) /
+			       f->tick_s;
+		if (avail > f->p.battery.power_w)
+			avail = f->p.battery.power_w;
+		if (avail > 0)
+			target += avail;
+	}
+	double desired = target * (1 - f->p.tolerance / 2);
+	double err = (desired - fac_w) / fac_w; /* > 0: room to spare */
+	double lo = f->p.cap_min, hi = f->p.gpu_cap;
+	if (f->p.policy == FAC_PROPORTIONAL) {
+		double s = f->level_share[0] * (1 + err);
+		s = s < lo ? lo : s > hi ? hi : s;
+		for (int l = 0; l < f->n_levels; l++)
+			f->level_share[l] = s;
+	} else if (err < 0) {
+		/* priority: the lowest level not yet at the floor gives first; at the
+		 * floor everywhere, shed the lowest class level still served */
+		int l = 0;
+		while (l < f->n_levels && f->level_share[l] <= lo)
+			l++;
+		if (l < f->n_levels) {
+			double s = f->level_share[l] * (1 + 2 * err);
+			f->level_share[l] = s < lo ? lo : s;
+		} else if (f->shed_levels < f->n_levels - 1) {
+			shed_levels(f, f->shed_levels + 1);
+		}
+	} else if (err > f->p.tolerance) {
+		/* room: first serve the shed classes again (one level a tick), then
+		 * raise caps from the highest priority down */
+		if (f->shed_levels > 0) {
+			shed_levels(f, f->shed_levels - 1);
+		} else {
+			int l = f->n_levels - 1;
+			while (l >= 0 && f->level_share[l] >= hi)
+				l--;
+			if (l >= 0) {
+				double s = f->level_share[l] * (1 + err);
+				f->level_share[l] = s > hi ? hi : s;
+			}
+		}
+	}
+	for (uint32_t k = 0; k < f->n; k++)
+		apply_cap(f, k, f->level_share[f->racks[k].level]);
+}
+
+/* --- grid events ---------------------------------------------------------------------- */
+
+static void serving_counts(const facility *f, uint64_t *tok, uint64_t *fin, uint64_t *met)
+{
+	*tok = *fin = *met = 0;
+	if (f->sv) {
+		*tok = serving_tokens_out(f->sv);
+		serving_finished_counts(f->sv, fin, met);
+	}
+}
+
+static void events_step(facility *f, double t, double dt, double grid_w)
+{
+	bool announced;
+	int e = pc_grid_event_at(&f->grid, t, &announced);
+	bool in_force = e >= 0 && !announced && t <= f->grid.events[e].start_s +
+						       f->grid.events[e].duration_s + 1e-9;
+	if (e >= 0 && (announced || in_force) && f->cur_event != e && f->n_dr < FAC_MAX_DR) {
+		/* a new event is announced (or starts without notice): close the
+		 * baseline and open its record */
+		const pc_grid_event *ev = &f->grid.events[e];
+		dr_record *d = &f->dr[f->n_dr++];
+		memset(d, 0, sizeof *d);
+		d->start_s = ev->start_s;
+		d->end_s = ev->start_s + ev->duration_s;
+		d->baseline_w = f->pre_t > 0 ? f->pre_grid_sum / f->pre_t : grid_w;
+		d->asked_w = d->baseline_w - ev->level * f->grid.base_budget_w;
+		uint64_t tok, fin, met;
+		serving_counts(f, &tok, &fin, &met);
+		d->baseline_tok_rate = f->pre_tok_t > 0 ? (double)(tok - f->pre_tok0) / f->pre_tok_t : 0;
+		d->slo_before = fin > f->pre_fin0 ? (double)(met - f->pre_met0) / (double)(fin - f->pre_fin0)
+						  : NAN;
+		d->open = true;
+		f->cur_event = e;
+		char detail[160];
+		snprintf(detail, sizeof detail, "budget to %.0f %% for %.0f s from t = %.0f s (notice %.0f s)",
+			 100 * ev->level, ev->duration_s, ev->start_s, ev->notice_s);
+		fs_error err;
+		rec_event(f->sink, t, "grid_event_notice", "site", ev->level * f->grid.base_budget_w, "W",
+			  detail, &err);
+	}
+	dr_record *d = f->n_dr ? &f->dr[f->n_dr - 1] : NULL;
+	if (d && d->open) {
+		if (t > d->start_s && t - dt < d->end_s) {
+			/* the part of this tick inside the event */
+			double a = t - dt > d->start_s ? t - dt : d->start_s;
+			double b = t < d->end_s ? t : d->end_s;
+			if (d->t_sum == 0) {
+				serving_counts(f, &d->tok_start, &d->fin_start, &d->met_start);
+			}
+			d->grid_sum += grid_w * (b - a);
+			d->t_sum += b - a;
+		}
+		if (t >= d->end_s) {
+			uint64_t tok, fin, met;
+			serving_counts(f, &tok, &fin, &met);
+			double mean = d->t_sum > 0 ? d->grid_sum / d->t_sum : NAN;
+			d->reduced_w = d->baseline_w - mean;
+			d->compliance = d->asked_w > 0 ? d->reduced_w / d->asked_w : NAN;
+			double expect = d->baseline_tok_rate * d->t_sum;
+			double got = (double)(tok - d->tok_start);
+			d->tokens_lost = expect > got ? expect - got : 0;
+			d->slo_during = fin > d->fin_start ? (double)(met - d->met_start) /
+								(double)(fin - d->fin_start)
+							   : NAN;
+			d->open = false;
+			f->cur_event = -1;
+			char detail[160];
+			snprintf(detail, sizeof detail,
+				 "asked %.3f MW, reduced %.3f MW (compliance %.1f %%), tokens lost %.0f, "
+				 "SLO %.1f %% during vs %.1f %% before",
+				 d->asked_w / 1e6, d->reduced_w / 1e6, 100 * d->compliance,
+				 d->tokens_lost, 100 * d->slo_during, 100 * d->slo_before);
+			fs_error err;
+			rec_event(f->sink, t, "grid_event_end", "site", d->compliance, "1", detail, &err);
+			/* a fresh baseline for the next event */
+			f->pre_grid_sum = f->pre_t = f->pre_tok_t = 0;
+			serving_counts(f, &f->pre_tok0, &f->pre_fin0, &f->pre_met0);
+		}
+	} else {
+		f->pre_grid_sum += grid_w * dt;
+		f->pre_t += dt;
+		f->pre_tok_t += dt;
+	}
+}
+
+/* --- the tick ------------------------------------------------------------------------- */
+
+static void set_rack_state(facility *f, uint32_t k, int state, double t)
+{
+	fac_rack *r = &f->racks[k];
+	if (r->state == state)
+		return;
+	r->state = state;
+	if (state == RACK_BOOTING)
+		r->boot_until_s = t + f->p.boot_s;
+	if (f->sv)
+		serving_set_rack_down(f->sv, k, state != RACK_ON);
+}
+
+void facility_tick(facility *f, sim_time now)
+{
+	double t = sim_to_s(now);
+	double dt = sim_to_s(now - f->last);
+	if (f->tick_s <= 0 && dt > 0)
+		f->tick_s = dt;
+	if (!f->measuring && now >= f->warmup) {
+		/* start the meters: everything before is warm-up */
+		f->measuring = true;
+		f->tok0 = f->sv ? serving_tokens_out(f->sv) : 0;
+	}
+	if (f->sv)
+		serving_rack_energy(f->sv, now, f->e_buf);
+	double it = 0, gpu = 0, capsum = 0;
+	for (uint32_t k = 0; k < f->n; k++) {
+		fac_rack *r = &f->racks[k];
+		double egpu = f->e_buf[k] - r->gpu_e_last;
+		r->gpu_e_last = f->e_buf[k];
+		double pg = dt > 0 ? egpu / dt : 0, rack_w = 0;
+		if (r->state == RACK_BOOTING && t >= r->boot_until_s)
+			set_rack_state(f, k, RACK_ON, t);
+		if (r->state == RACK_ON) {
+			pg += r->idle_unused_w;
+			double u = r->tdp_all_w > 0 ? pg / r->tdp_all_w : 0;
+			u = u > 1 ? 1 : u < 0 ? 0 : u;
+			rack_w = pg + r->fixed_w + r->spec->fan_pump_w * (0.3 + 0.7 * u);
+		} else if (r->state == RACK_BOOTING) {
+			pg = f->p.boot_power_share * r->idle_all_w;
+			rack_w = pg + r->fixed_w + 0.3 * r->spec->fan_pump_w;
+		} else {
+			pg = 0;
+		}
+		rack_w /= r->spec->psu_efficiency > 0 ? r->spec->psu_efficiency : 1;
+		it += rack_w;
+		gpu += pg;
+		capsum += r->share;
+		rec_set(f->sink, f->id_rpow, k, rack_w);
+		rec_set(f->sink, f->id_rcap, k, r->share * r->gpu[0]->tdp_w);
+		rec_set(f->sink, f->id_rclock, k, f->sv ? serving_rack_clock(f->sv, k) : 1);
+		rec_set(f->sink, f->id_rstate, k, r->state);
+	}
+	/* the chain, its alarms and trips */
+	double utility = it;
+	if (f->has_chain) {
+		pc_change ch[16];
+		size_t nch = 0;
+		bool was_down = pc_chain_down(&f->chain);
+		utility = pc_chain_eval(&f->chain, it, t, dt, ch, 16, &nch);
+		for (size_t i = 0; i < nch; i++) {
+			static const char *const kinds[] = { "", "alarm", "alarm_clear", "trip", "reset" };
+			const char *kind = ch[i].kind >= 1 && ch[i].kind <= 4 ? kinds[ch[i].kind] : "?";
+			char detail[128];
+			snprintf(detail, sizeof detail, "%s at %.1f %% of its capacity",
+				 f->chain.p[ch[i].stage].name, 100 * ch[i].load_share);
+			fs_error err;
+			rec_event(f->sink, t, kind, f->chain.p[ch[i].stage].name, ch[i].load_share, "1",
+				  detail, &err);
+			f->alarms += ch[i].kind == 1;
+			f->trips += ch[i].kind == 3;
+		}
+		bool down = pc_chain_down(&f->chain);
+		if (down != was_down)
+			for (uint32_t k = 0; k < f->n; k++)
+				set_rack_state(f, k, down ? RACK_OFF : RACK_BOOTING, t);
+	}
+	double loss = utility - it;
+	double cool = f->p.cooling_overhead * it;
+	double fac = it + loss + cool;
+	double budget = pc_grid_budget(&f->grid, t);
+	double dis = 0, chg = 0;
+	if (f->p.has_battery && dt > 0) {
+		bool announced;
+		int e = pc_grid_event_at(&f->grid, t, &announced);
+		if (fac > budget)
+			dis = pc_battery_discharge(&f->bat, fac - budget, dt);
+		else if (e < 0) /* keep it full for announced events */
+			chg = pc_battery_charge(&f->bat, budget - fac, dt);
+	}
+	double grid_w = fac - dis + chg;
+
+	if (f->measuring && dt > 0) {
+		f->e_it += it * dt;
+		f->e_loss += loss * dt;
+		f->e_cool += cool * dt;
+		f->e_fac += (it + loss + cool) * dt;
+		f->e_grid += grid_w * dt;
+		f->e_gpu += gpu * dt;
+		f->bat_in += chg * dt;
+		f->bat_out += dis * dt;
+		f->t_meas += dt;
+		if (it > f->it_peak)
+			f->it_peak = it;
+		if (fac > f->fac_peak)
+			f->fac_peak = fac;
+		if (grid_w > f->grid_peak)
+			f->grid_peak = grid_w;
+		double over = grid_w / budget - 1;
+		if (over > f->p.tolerance)
+			f->over_s += dt;
+		if (over > f->max_over)
+			f->max_over = over;
+	}
+	rec_set(f->sink, f->id_it, 0, it);
+	rec_set(f->sink, f->id_loss, 0, loss);
+	rec_set(f->sink, f->id_cool, 0, cool);
+	rec_set(f->sink, f->id_fac, 0, fac);
+	rec_set(f->sink, f->id_grid, 0, grid_w);
+	rec_set(f->sink, f->id_budget, 0, budget);
+	rec_set(f->sink, f->id_soc, 0, f->p.has_battery ? pc_battery_soc(&f->bat) : NAN);
+	rec_set(f->sink, f->id_price, 0, pc_grid_price(&f->grid, t));
+	rec_set(f->sink, f->id_share, 0, f->n ? capsum / f->n : 1);
+
+	if (dt > 0) {
+		events_step(f, t, dt, grid_w);
+		control(f, t, fac);
+	}
+	f->last_grid_w = grid_w;
+	f->last = now;
+}
+
+/* --- results --------------------------------------------------------------------------- */
+
+void facility_result(facility *f, fac_result *o)
+{
+	memset(o, 0, sizeof *o);
+	double T = f->t_meas;
+	o->measured_s = T;
+	o->e_it_j = f->e_it;
+	o->e_loss_j = f->e_loss;
+	o->e_cool_j = f->e_cool;
+	o->e_facility_j = f->e_fac;
+	o->e_grid_j = f->e_grid;
+	o->e_gpu_j = f->e_gpu;
+	o->battery_in_j = f->bat_in;
+	o->battery_out_j = f->bat_out;
+	o->it_mean_w = T > 0 ? f->e_it / T : NAN;
+	o->facility_mean_w = T > 0 ? f->e_fac / T : NAN;
+	o->it_peak_w = f->it_peak;
+	o->facility_peak_w = f->fac_peak;
+	o->grid_peak_w = f->grid_peak;
+	o->budget_w = f->p.budget_w;
+	o->stranded_mean_w = f->p.budget_w - o->facility_mean_w;
+	o->stranded_peak_w = f->p.budget_w - f->fac_peak;
+	o->pue = f->e_it > 0 ? f->e_fac / f->e_it : NAN;
+	o->tokens = f->sv ? serving_tokens_out(f->sv) - f->tok0 : 0;
+	o->tokens_per_s = T > 0 ? (double)o->tokens / T : NAN;
+	o->tokens_per_s_per_mw_it = o->tokens_per_s / (o->it_mean_w / 1e6);
+	o->tokens_per_s_per_mw_facility = o->tokens_per_s / (o->facility_mean_w / 1e6);
+	o->tokens_per_s_per_mw_provisioned = o->tokens_per_s / (f->p.budget_w / 1e6);
+	o->tokens_per_mwh = f->e_fac > 0 ? (double)o->tokens / (f->e_fac / 3.6e9) : NAN;
+	o->j_per_token = o->tokens ? f->e_fac / (double)o->tokens : NAN;
+	/* energy is bought at the grid meter at the price in force: with a flat
+	 * price this is grid energy x price; with a series, the mean price over
+	 * the window is a close stand-in (ticks are short against price steps) */
+	double price = f->p.n_prices ? pc_grid_price(&f->grid, sim_to_s(f->last)) : f->p.flat_price;
+	o->energy_cost = f->e_grid * price;
+	o->capex_cost = f->p.capex_per_s * T;
+	o->opex_cost = f->p.opex_per_s * T;
+	o->cost_per_mtok = o->tokens ? (o->energy_cost + o->capex_cost + o->opex_cost) /
+					       ((double)o->tokens / 1e6)
+				     : NAN;
+	o->over_budget_s = f->over_s;
+	o->max_over_budget = f->max_over;
+	o->trips = f->trips;
+	o->alarms = f->alarms;
+	o->cooling_overhead = f->p.cooling_overhead;
+	o->n_events = (size_t)f->n_dr;
+	for (int i = 0; i < f->n_dr && i < FAC_RESULT_EVENTS; i++) {
+		const dr_record *d = &f->dr[i];
+		fac_event_result *e = &o->events[i];
+		e->start_s = d->start_s;
+		e->end_s = d->end_s;
+		e->asked_w = d->asked_w;
+		e->reduced_w = d->reduced_w;
+		e->compliance = d->compliance;
+		e->tokens_lost = d->tokens_lost;
+		e->slo_before = d->slo_before;
+		e->slo_during = d->slo_during;
+		e->complete = !d->open;
+	}
+}
+
+int facility_result_record(const fac_result *r, rec_sink *sink, fs_error *err)
+{
+	struct {
+		const char *k;
+		double v;
+		const char *u, *d;
+	} rows[] = {
+		{ "energy_it", r->e_it_j, "J", "IT energy after warm-up (rack inputs)" },
+		{ "energy_gpu", r->e_gpu_j, "J", "GPU energy after warm-up (inside IT)" },
+		{ "energy_losses", r->e_loss_j, "J", "power-chain losses after warm-up" },
+		{ "energy_cooling", r->e_cool_j, "J",
+		  "cooling energy: a FIXED share of IT until the cooling model lands" },
+		{ "energy_facility", r->e_facility_j, "J", "IT + losses + cooling" },
+		{ "energy_grid", r->e_grid_j, "J", "from the grid (battery included)" },
+		{ "it_power_mean", r->it_mean_w, "W", "mean IT power" },
+		{ "it_power_peak", r->it_peak_w, "W", "peak tick-mean IT power" },
+		{ "facility_power_mean", r->facility_mean_w, "W", "mean facility power" },
+		{ "facility_power_peak", r->facility_peak_w, "W", "peak tick-mean facility power" },
+		{ "provisioned_power", r->budget_w, "W", "site power budget (interconnect)" },
+		{ "stranded_power_mean", r->stranded_mean_w, "W", "provisioned - mean facility power" },
+		{ "stranded_power_peak", r->stranded_peak_w, "W", "provisioned - peak facility power" },
+		{ "pue", r->pue, "1", "facility / IT energy; cooling is a fixed overhead for now" },
+		{ "tokens", (double)r->tokens, "1", "output tokens generated after warm-up" },
+		{ "tokens_per_s", r->tokens_per_s, "1/s", "output tokens per second" },
+		{ "tokens_per_s_per_mw_it", r->tokens_per_s_per_mw_it, "1/(s MW)",
+		  "output tokens per second per MW of IT power" },
+		{ "tokens_per_s_per_mw_facility", r->tokens_per_s_per_mw_facility, "1/(s MW)",
+		  "output tokens per second per MW at the facility meter" },
+		{ "tokens_per_s_per_mw_provisioned", r->tokens_per_s_per_mw_provisioned, "1/(s MW)",
+		  "output tokens per second per provisioned MW" },
+		{ "tokens_per_mwh", r->tokens_per_mwh, "1/MWh", "output tokens per facility MWh" },
+		{ "j_per_token", r->j_per_token, "J", "facility energy per output token" },
+		{ "cost_energy", r->energy_cost, "$", "energy bought" },
+		{ "cost_capex", r->capex_cost, "$", "capital amortised over the window" },
+		{ "cost_opex", r->opex_cost, "$", "other operating cost over the window" },
+		{ "cost_per_million_tokens", r->cost_per_mtok, "$", "total cost per million output tokens" },
+		{ "over_budget_time", r->over_budget_s, "s", "time with grid draw above budget x (1 + tolerance)" },
+		{ "trips", (double)r->trips, "1", "power-chain trips" },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char name[96];
+		snprintf(name, sizeof name, "power/%s", rows[i].k);
+		int rc = rec_summary(sink, name, rows[i].v, rows[i].u, rows[i].d, err);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < r->n_events && i < FAC_RESULT_EVENTS; i++) {
+		const fac_event_result *e = &r->events[i];
+		struct {
+			const char *k;
+			double v;
+			const char *u, *d;
+		} ev[] = {
+			{ "asked", e->asked_w, "W", "reduction asked: baseline grid draw - event budget" },
+			{ "reduced", e->reduced_w, "W", "baseline - mean grid draw during the event" },
+			{ "compliance", e->compliance, "1", "reduced / asked" },
+			{ "tokens_lost", e->tokens_lost, "1", "output tokens below the baseline rate" },
+			{ "slo_before", e->slo_before, "1", "SLO attainment before the event" },
+			{ "slo_during", e->slo_during, "1", "SLO attainment of requests finished during it" },
+		};
+		for (size_t j = 0; j < sizeof ev / sizeof ev[0]; j++) {
+			char name[96];
+			snprintf(name, sizeof name, "power/grid_event_%zu/%s", i, ev[j].k);
+			int rc = rec_summary(sink, name, ev[j].v, ev[j].u, ev[j].d, err);
+			if (rc)
+				return rc;
+		}
+	}
+	return FS_OK;
+}
