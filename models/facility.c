@@ -77,10 +77,13 @@ struct facility {
 	double level_share[64];
 	int shed_levels;       /* the lowest shed_levels levels are shed */
 	double last_grid_w;
+	double last_fac_w;     /* facility power of the previous tick */
+	double jump;           /* decaying maximum of relative tick-to-tick rises */
 
-	/* grid-event bookkeeping */
-	double pre_grid_sum, pre_t, pre_tok_t;
-	uint64_t pre_tok0, pre_fin0, pre_met0;
+	/* grid-event bookkeeping: baselines are one-hour exponential means of the
+	 * grid draw and the token rate (and SLO counts since the last event) */
+	double ema_grid_w, ema_tok_rate, ema_t;
+	uint64_t last_tok, pre_fin0, pre_met0;
 	int cur_event;
 	dr_record dr[FAC_MAX_DR];
 	int n_dr;
@@ -280,7 +283,12 @@ static void control(facility *f, double t_s, double fac_w)
 		if (avail > 0)
 			target += avail;
 	}
-	double desired = target * (1 - f->p.tolerance / 2);
+	/* aim below the budget by half the tolerance plus the largest recent rise
+	 * of the load from one tick to the next (a decaying maximum, bounded by the
+	 * tolerance so that a start-up ramp does not throttle for long), so that a
+	 * burst under unchanged caps stays within the tolerance */
+	double margin = f->p.tolerance / 2 + (f->jump < f->p.tolerance ? f->jump : f->p.tolerance);
+	double desired = target * (1 - margin);
 	double err = (desired - fac_w) / fac_w; /* > 0: room to spare */
 	double lo = f->p.cap_min, hi = f->p.gpu_cap;
 	if (f->p.policy == FAC_PROPORTIONAL) {
@@ -289,29 +297,31 @@ static void control(facility *f, double t_s, double fac_w)
 		for (int l = 0; l < f->n_levels; l++)
 			f->level_share[l] = s;
 	} else if (err < 0) {
-		/* priority: the lowest level not yet at the floor gives first; at the
-		 * floor everywhere, shed the lowest class level still served */
-		int l = 0;
-		while (l < f->n_levels && f->level_share[l] <= lo)
-			l++;
-		if (l < f->n_levels) {
-			double s = f->level_share[l] * (1 + 2 * err);
-			f->level_share[l] = s < lo ? lo : s;
-		} else if (f->shed_levels < f->n_levels - 1) {
-			shed_levels(f, f->shed_levels + 1);
+		/* priority, lowest level first: cap it down to the floor, then shed
+		 * it, then move up; the highest level is capped but never shed */
+		for (int l = 0; l < f->n_levels; l++) {
+			if (f->level_share[l] > lo) {
+				double s = f->level_share[l] * (1 + 2 * err);
+				f->level_share[l] = s < lo ? lo : s;
+				break;
+			}
+			if (l < f->n_levels - 1 && f->shed_levels <= l) {
+				shed_levels(f, l + 1);
+				break;
+			}
 		}
 	} else if (err > f->p.tolerance) {
-		/* room: first serve the shed classes again (one level a tick), then
-		 * raise caps from the highest priority down */
-		if (f->shed_levels > 0) {
-			shed_levels(f, f->shed_levels - 1);
-		} else {
-			int l = f->n_levels - 1;
-			while (l >= 0 && f->level_share[l] >= hi)
-				l--;
-			if (l >= 0) {
+		/* room, highest level first: raise its cap; then serve the highest
+		 * shed level again (with its cap at the floor), then raise that */
+		for (int l = f->n_levels - 1; l >= 0; l--) {
+			if (l >= f->shed_levels && f->level_share[l] < hi) {
 				double s = f->level_share[l] * (1 + err);
 				f->level_share[l] = s > hi ? hi : s;
+				break;
+			}
+			if (l < f->shed_levels) {
+				shed_levels(f, l);
+				break;
 			}
 		}
 	}
@@ -344,11 +354,11 @@ static void events_step(facility *f, double t, double dt, double grid_w)
 		memset(d, 0, sizeof *d);
 		d->start_s = ev->start_s;
 		d->end_s = ev->start_s + ev->duration_s;
-		d->baseline_w = f->pre_t > 0 ? f->pre_grid_sum / f->pre_t : grid_w;
+		d->baseline_w = f->ema_t > 0 ? f->ema_grid_w : grid_w;
 		d->asked_w = d->baseline_w - ev->level * f->grid.base_budget_w;
 		uint64_t tok, fin, met;
 		serving_counts(f, &tok, &fin, &met);
-		d->baseline_tok_rate = f->pre_tok_t > 0 ? (double)(tok - f->pre_tok0) / f->pre_tok_t : 0;
+		d->baseline_tok_rate = f->ema_tok_rate;
 		d->slo_before = fin > f->pre_fin0 ? (double)(met - f->pre_met0) / (double)(fin - f->pre_fin0)
 						  : NAN;
 		d->open = true;
@@ -394,15 +404,27 @@ static void events_step(facility *f, double t, double dt, double grid_w)
 				 d->tokens_lost, 100 * d->slo_during, 100 * d->slo_before);
 			fs_error err;
 			rec_event(f->sink, t, "grid_event_end", "site", d->compliance, "1", detail, &err);
-			/* a fresh baseline for the next event */
-			f->pre_grid_sum = f->pre_t = f->pre_tok_t = 0;
-			serving_counts(f, &f->pre_tok0, &f->pre_fin0, &f->pre_met0);
+			/* SLO counts restart for the next event's "before" */
+			uint64_t t0;
+			serving_counts(f, &t0, &f->pre_fin0, &f->pre_met0);
 		}
 	} else {
-		f->pre_grid_sum += grid_w * dt;
-		f->pre_t += dt;
-		f->pre_tok_t += dt;
+		/* baselines follow the site outside events, over about an hour */
+		uint64_t tok, fin, met;
+		serving_counts(f, &tok, &fin, &met);
+		double rate = (double)(tok - f->last_tok) / dt;
+		/* a plain mean over the first hour, an exponential one after it */
+		double a = 1 - exp(-dt / 3600.0);
+		double plain = dt / (f->ema_t + dt);
+		if (plain > a)
+			a = plain;
+		f->ema_grid_w += a * (grid_w - f->ema_grid_w);
+		f->ema_tok_rate += a * (rate - f->ema_tok_rate);
+		f->ema_t += dt;
 	}
+	uint64_t tok_now, fin_now, met_now;
+	serving_counts(f, &tok_now, &fin_now, &met_now);
+	f->last_tok = tok_now;
 }
 
 /* --- the tick ------------------------------------------------------------------------- */
@@ -425,8 +447,10 @@ void facility_tick(facility *f, sim_time now)
 	double dt = sim_to_s(now - f->last);
 	if (f->tick_s <= 0 && dt > 0)
 		f->tick_s = dt;
+	/* the meters count ticks that end after warm-up; the tick ending at the
+	 * warm-up still belongs to it */
+	bool measure = f->measuring;
 	if (!f->measuring && now >= f->warmup) {
-		/* start the meters: everything before is warm-up */
 		f->measuring = true;
 		f->tok0 = f->sv ? serving_tokens_out(f->sv) : 0;
 	}
@@ -442,7 +466,9 @@ void facility_tick(facility *f, sim_time now)
 			set_rack_state(f, k, RACK_ON, t);
 		if (r->state == RACK_ON) {
 			pg += r->idle_unused_w;
-			double u = r->tdp_all_w > 0 ? pg / r->tdp_all_w : 0;
+			/* fans follow the GPUs' power above idle */
+			double span = r->tdp_all_w - r->idle_all_w;
+			double u = span > 0 ? (pg - r->idle_all_w) / span : 0;
 			u = u > 1 ? 1 : u < 0 ? 0 : u;
 			rack_w = pg + r->fixed_w + r->spec->fan_pump_w * (0.3 + 0.7 * u);
 		} else if (r->state == RACK_BOOTING) {
@@ -499,7 +525,7 @@ void facility_tick(facility *f, sim_time now)
 	}
 	double grid_w = fac - dis + chg;
 
-	if (f->measuring && dt > 0) {
+	if (measure && dt > 0) {
 		f->e_it += it * dt;
 		f->e_loss += loss * dt;
 		f->e_cool += cool * dt;
@@ -532,9 +558,14 @@ void facility_tick(facility *f, sim_time now)
 	rec_set(f->sink, f->id_share, 0, f->n ? capsum / f->n : 1);
 
 	if (dt > 0) {
+		double rise = f->last_fac_w > 0 ? fac / f->last_fac_w - 1 : 0;
+		f->jump *= 0.95;
+		if (rise > f->jump)
+			f->jump = rise;
 		events_step(f, t, dt, grid_w);
 		control(f, t, fac);
 	}
+	f->last_fac_w = fac;
 	f->last_grid_w = grid_w;
 	f->last = now;
 }
