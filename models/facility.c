@@ -274,8 +274,12 @@ static void control(facility *f, double t_s, double fac_w)
 	double now_budget = pc_grid_budget(&f->grid, t_s);
 	if (now_budget < target)
 		target = now_budget;
-	/* the battery covers what it can: throttle only for the rest */
-	if (f->p.has_battery) {
+	/* during a grid event the battery covers what it can, and the controller
+	 * throttles only for the rest; outside events it plans on the grid alone
+	 * (the battery is kept for the events it exists to ride through) */
+	bool announced;
+	int ev = pc_grid_event_at(&f->grid, t_s, &announced);
+	if (f->p.has_battery && ev >= 0 && !announced) {
 		double avail = (f->bat.energy_j - f->p.battery.soc_min * f->p.battery.capacity_j) /
 			       f->tick_s;
 		if (avail > f->p.battery.power_w)

@@ -1569,7 +1569,8 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 		int found = -1;
 		for (size_t p = 0; p < sv->n_pools && found < 0; p++)
 			if (!strcmp(sv->pools[p].p.model, cp->model) &&
-			    sv->pools[p].p.role != SRV_ROLE_DECODE)
+			    sv->pools[p].p.role != SRV_ROLE_DECODE &&
+			    (!cp->pool[0] || !strcmp(sv->pools[p].p.name, cp->pool)))
 				found = (int)p;
 		if (found < 0) {
 			char key[96];
@@ -1965,10 +1966,15 @@ int serving_rack_priority(const serving *sv, uint32_t rack)
 		const replica *r = &sv->reps[j];
 		if (r->rack != rack)
 			continue;
+		/* the classes whose requests this replica's pool serves: their entry
+		 * pool, or the decode pool paired with it */
 		for (size_t c = 0; c < sv->n_classes; c++) {
-			const wl_class_params *cp = workload_class(sv->wl, c);
-			if (!strcmp(cp->model, r->pl->p.model) && cp->priority < best)
-				best = cp->priority;
+			const pool *entry = &sv->pools[sv->class_pool[c]];
+			bool serves = entry == r->pl ||
+				      (entry->decode_pool >= 0 && &sv->pools[entry->decode_pool] == r->pl);
+			int pr = workload_class(sv->wl, c)->priority;
+			if (serves && pr < best)
+				best = pr;
 		}
 	}
 	return best;

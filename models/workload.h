@@ -62,6 +62,7 @@ typedef struct wl_session_params {
 typedef struct wl_class_params {
 	char name[WL_NAME_LEN];
 	char model[WL_NAME_LEN];   /* llm_spec name */
+	char pool[WL_NAME_LEN];    /* serving pool to use; "" = the first serving the model */
 	int arrival;               /* enum wl_arrival */
 	double rate;               /* mean arrival rate [1/s] (sessions: of new sessions) */
 	double cv;                 /* gamma: coefficient of variation of the gaps */

@@ -360,6 +360,7 @@ static void read_class(cfg_map *m, scenario *sc, wl_class_params *c)
 				    "not 'all' (the summary's name for every class together)",
 			 c->name);
 	cfg_string(m, "model", NULL, c->model, sizeof c->model);
+	cfg_string(m, "pool", "", c->pool, sizeof c->pool);
 	if (!cfg_status_of(m) && !catalog_llm(&sc->cat, c->model))
 		cfg_fail(m, "model", "unknown model '%s'; expected one of the catalog's models",
 			 c->model);
@@ -426,8 +427,13 @@ static void read_workload(cfg_map *root, scenario *sc)
 		bool served = false;
 		for (size_t p = 0; p < sc->serving.n_pools; p++)
 			served |= !strcmp(sc->pools[p].model, c->model) &&
-				  sc->pools[p].role != SRV_ROLE_DECODE;
-		if (!cfg_status_of(root) && !served)
+				  sc->pools[p].role != SRV_ROLE_DECODE &&
+				  (!c->pool[0] || !strcmp(sc->pools[p].name, c->pool));
+		if (!cfg_status_of(root) && !served && c->pool[0])
+			cfg_fail(m, "pool", "no pool '%s' serving model '%s' with role both or prefill; "
+					    "expected the name of such a pool",
+				 c->pool, c->model);
+		else if (!cfg_status_of(root) && !served)
 			cfg_fail(m, "model", "no serving pool takes requests for model '%s'; expected "
 					     "a pool with this model and role both or prefill",
 				 c->model);

@@ -408,8 +408,9 @@ static void print_json(const run_summary *r)
 		const srv_result *v = &r->sv;
 		fprintf(f, ",\"serving\":{\"replicas\":%" PRIu64 ",\"gpus\":%" PRIu64
 			   ",\"iterations\":%" PRIu64 ",\"stretches\":%" PRIu64 ",\"dropped\":%" PRIu64
+			   ",\"shed\":%" PRIu64
 			   ",\"perf_model\":\"%s\",\"kv_occupancy_mean\":",
-			v->replicas, v->gpus, v->iterations, v->stretches, v->dropped,
+			v->replicas, v->gpus, v->iterations, v->stretches, v->dropped, v->shed,
 			v->calibrated ? "calibrated" : "datasheet roofline (uncalibrated)");
 		json_num(f, v->kv_occupancy_mean);
 		fputs(",\"overall\":", f);

@@ -33,7 +33,7 @@ def run(cap, racks, rate):
 print(f"{'cap':>5} {'racks':>5} {'GPUs':>5} {'rate/s':>7} {'goodput tok/s':>14} "
       f"{'tok/s per MW prov':>18} {'tok/s per MW fac':>17} {'facility MW':>12} {'TPOT p50':>9}")
 best = None
-for cap in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5):
+for cap in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3):
     racks = int(BUDGET // peak_w(cap))
     lo, hi, good = 0.0, 400.0 * racks, None     # requests/s, bisection on the SLO
     for _ in range(7):
