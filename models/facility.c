@@ -67,6 +67,7 @@ struct facility {
 
 	/* meters (after warm-up) */
 	double e_it, e_loss, e_cool, e_fac, e_grid, e_gpu, bat_in, bat_out, t_meas;
+	double cost_energy;    /* grid energy x the price in force, tick by tick */
 	double it_peak, fac_peak, grid_peak, over_s, max_over;
 	uint64_t tok0, trips, alarms;
 	bool measuring;
@@ -78,6 +79,8 @@ struct facility {
 	int shed_levels;       /* the lowest shed_levels levels are shed */
 	double last_grid_w;
 	double last_fac_w;     /* facility power of the previous tick */
+	bool deferring;        /* price above defer_price */
+	double deferring_s;
 	double jump;           /* decaying maximum of relative tick-to-tick rises */
 
 	/* grid-event bookkeeping: baselines are one-hour exponential means of the
@@ -89,8 +92,25 @@ struct facility {
 	int n_dr;
 
 	int id_it, id_fac, id_grid, id_loss, id_cool, id_budget, id_soc, id_price, id_share,
-		id_rpow, id_rcap, id_rclock, id_rstate;
+		id_rpow, id_rcap, id_rclock, id_rstate, id_stage_load, id_stage_loss;
+	double e_stage[PC_MAX_STAGES]; /* per-stage loss energy after warm-up */
 };
+
+/* PSU efficiency against load (share of the rack's nameplate DC power).  The
+ * shape is the 80 PLUS Titanium requirement at 230 V (90 % at 10 % load, 94 %
+ * at 20 %, 96 % at 50 %, 91 % at 100 %), scaled so that its peak is the
+ * catalog's psu_efficiency; linear in between, flat beyond the ends. */
+static double psu_efficiency(double peak, double load)
+{
+	static const double u[] = { 0.0, 0.10, 0.20, 0.50, 1.00 };
+	static const double e[] = { 0.80, 0.90, 0.94, 0.96, 0.91 };
+	double x = load < 0 ? 0 : load > 1 ? 1 : load;
+	int i = 0;
+	while (i < 3 && x > u[i + 1])
+		i++;
+	double eff = e[i] + (e[i + 1] - e[i]) * (x - u[i]) / (u[i + 1] - u[i]);
+	return (peak > 0 ? peak : 0.96) * eff / 0.96;
+}
 
 /* --- set-up ------------------------------------------------------------------------ */
 
@@ -210,6 +230,11 @@ int facility_create(sim *s, const fac_params *p, const rack_spec *const *racks, 
 		{ &f->id_rcap, "racks/cap", "W", "per-GPU power cap (TDP when uncapped)", n_racks },
 		{ &f->id_rclock, "racks/clock", "1", "GPU clock factor f / f_max", n_racks },
 		{ &f->id_rstate, "racks/state", "1", "0 on, 1 off (no power), 2 booting", n_racks },
+		{ &f->id_stage_load, "site/stage_load", "1",
+		  "load of each power-chain stage (racks side first) as a share of its capacity",
+		  p->n_chain },
+		{ &f->id_stage_loss, "site/stage_losses", "W",
+		  "losses of each power-chain stage (racks side first)", p->n_chain },
 	};
 	for (size_t i = 0; i < sizeof series / sizeof series[0]; i++) {
 		if (series[i].width == 0) {
@@ -481,7 +506,11 @@ void facility_tick(facility *f, sim_time now)
 		} else {
 			pg = 0;
 		}
-		rack_w /= r->spec->psu_efficiency > 0 ? r->spec->psu_efficiency : 1;
+		/* through the PSUs, whose efficiency depends on their load */
+		double nameplate = r->tdp_all_w + r->fixed_w + r->spec->fan_pump_w;
+		if (rack_w > 0)
+			rack_w /= psu_efficiency(r->spec->psu_efficiency,
+						 nameplate > 0 ? rack_w / nameplate : 1);
 		it += rack_w;
 		gpu += pg;
 		capsum += r->share;
@@ -509,6 +538,12 @@ void facility_tick(facility *f, sim_time now)
 			f->alarms += ch[i].kind == 1;
 			f->trips += ch[i].kind == 3;
 		}
+		for (size_t i = 0; i < f->chain.n; i++) {
+			rec_set(f->sink, f->id_stage_load, i, f->chain.s[i].load_share);
+			rec_set(f->sink, f->id_stage_loss, i, f->chain.s[i].loss_w);
+			if (measure)
+				f->e_stage[i] += f->chain.s[i].loss_w * dt;
+		}
 		bool down = pc_chain_down(&f->chain);
 		if (down != was_down)
 			for (uint32_t k = 0; k < f->n; k++)
@@ -535,6 +570,7 @@ void facility_tick(facility *f, sim_time now)
 		f->e_cool += cool * dt;
 		f->e_fac += (it + loss + cool) * dt;
 		f->e_grid += grid_w * dt;
+		f->cost_energy += grid_w * dt * pc_grid_price(&f->grid, t - dt / 2);
 		f->e_gpu += gpu * dt;
 		f->bat_in += chg * dt;
 		f->bat_out += dis * dt;
@@ -561,6 +597,32 @@ void facility_tick(facility *f, sim_time now)
 	rec_set(f->sink, f->id_price, 0, pc_grid_price(&f->grid, t));
 	rec_set(f->sink, f->id_share, 0, f->n ? capsum / f->n : 1);
 
+	/* price: hold the low-priority classes while energy is expensive */
+	if (f->sv && f->p.defer_price > 0) {
+		bool dear = pc_grid_price(&f->grid, t) > f->p.defer_price;
+		if (measure && f->deferring)
+			f->deferring_s += dt;
+		if (dear != f->deferring) {
+			f->deferring = dear;
+			uint64_t released = 0;
+			size_t nc = serving_class_count(f->sv);
+			for (size_t c = 0; c < nc; c++)
+				if (serving_class_priority(f->sv, (uint32_t)c) <= f->p.defer_priority)
+					released += serving_defer_class(f->sv, (uint32_t)c, dear);
+			char detail[128];
+			if (dear)
+				snprintf(detail, sizeof detail,
+					 "price above %.0f $/MWh: deferring classes of priority <= %d",
+					 f->p.defer_price * 3.6e9, f->p.defer_priority);
+			else
+				snprintf(detail, sizeof detail,
+					 "price back under %.0f $/MWh: released %llu deferred requests",
+					 f->p.defer_price * 3.6e9, (unsigned long long)released);
+			fs_error err;
+			rec_event(f->sink, t, dear ? "defer_start" : "defer_end", "site",
+				  pc_grid_price(&f->grid, t), "$/J", detail, &err);
+		}
+	}
 	if (dt > 0) {
 		double rise = f->last_fac_w > 0 ? fac / f->last_fac_w - 1 : 0;
 		f->jump *= 0.95;
@@ -605,11 +667,8 @@ void facility_result(facility *f, fac_result *o)
 	o->tokens_per_s_per_mw_provisioned = o->tokens_per_s / (f->p.budget_w / 1e6);
 	o->tokens_per_mwh = f->e_fac > 0 ? (double)o->tokens / (f->e_fac / 3.6e9) : NAN;
 	o->j_per_token = o->tokens ? f->e_fac / (double)o->tokens : NAN;
-	/* energy is bought at the grid meter at the price in force: with a flat
-	 * price this is grid energy x price; with a series, the mean price over
-	 * the window is a close stand-in (ticks are short against price steps) */
-	double price = f->p.n_prices ? pc_grid_price(&f->grid, sim_to_s(f->last)) : f->p.flat_price;
-	o->energy_cost = f->e_grid * price;
+	/* energy is bought at the grid meter at the price in force at each tick */
+	o->energy_cost = f->cost_energy;
 	o->capex_cost = f->p.capex_per_s * T;
 	o->opex_cost = f->p.opex_per_s * T;
 	o->cost_per_mtok = o->tokens ? (o->energy_cost + o->capex_cost + o->opex_cost) /
@@ -618,8 +677,14 @@ void facility_result(facility *f, fac_result *o)
 	o->over_budget_s = f->over_s;
 	o->max_over_budget = f->max_over;
 	o->trips = f->trips;
+	o->deferring_s = f->deferring_s;
 	o->alarms = f->alarms;
 	o->cooling_overhead = f->p.cooling_overhead;
+	o->n_stages = f->chain.n;
+	for (size_t i = 0; i < f->chain.n; i++) {
+		o->e_stage_j[i] = f->e_stage[i];
+		snprintf(o->stage_name[i], sizeof o->stage_name[i], "%s", f->chain.p[i].name);
+	}
 	o->n_events = (size_t)f->n_dr;
 	for (int i = 0; i < f->n_dr && i < FAC_RESULT_EVENTS; i++) {
 		const dr_record *d = &f->dr[i];
@@ -679,6 +744,15 @@ int facility_result_record(const fac_result *r, rec_sink *sink, fs_error *err)
 		char name[96];
 		snprintf(name, sizeof name, "power/%s", rows[i].k);
 		int rc = rec_summary(sink, name, rows[i].v, rows[i].u, rows[i].d, err);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < r->n_stages; i++) {
+		char name[96], desc[128];
+		snprintf(name, sizeof name, "power/stage_%zu_%s_losses", i, r->stage_name[i]);
+		snprintf(desc, sizeof desc, "losses of chain stage %zu (%s) after warm-up", i,
+			 r->stage_name[i]);
+		int rc = rec_summary(sink, name, r->e_stage_j[i], "J", desc, err);
 		if (rc)
 			return rc;
 	}

@@ -22,6 +22,8 @@
  *   priority      as proportional, but racks serving the lowest-priority
  *                 classes are capped first and, at the lowest cap, those
  *                 classes are shed (refused) until there is room again
+ * Independently, with defer_price set, classes at or below defer_priority
+ * are held while the energy price is above it and served when it falls.
  * A battery, if present, covers the grid draw above the budget first; the
  * controller throttles only for what the battery cannot cover.
  */
@@ -60,6 +62,9 @@ typedef struct fac_params {
 	pc_battery_params battery;
 	double boot_s;                /* a rack that regains power boots this long */
 	double boot_power_share;      /* ... drawing this share of its idle power */
+	double defer_price;           /* defer classes of priority <= defer_priority while
+				       * the energy price is above this [$/J]; 0 = never */
+	int defer_priority;
 	double capex_per_s;           /* capital amortised per second [$/s] */
 	double opex_per_s;            /* other operating cost [$/s] */
 } fac_params;
@@ -104,9 +109,13 @@ typedef struct fac_result {
 	double over_budget_s;              /* ticks with grid draw above budget x (1 + tol) */
 	double max_over_budget;            /* worst grid draw / budget - 1 */
 	uint64_t trips, alarms;
+	double deferring_s;                /* time spent deferring for price */
 	double cooling_overhead;           /* echoed: the fixed share used */
 	fac_event_result events[FAC_RESULT_EVENTS]; /* grid events, in order */
 	size_t n_events;
+	double e_stage_j[PC_MAX_STAGES];   /* per-stage loss energy */
+	char stage_name[PC_MAX_STAGES][PC_NAME_LEN];
+	size_t n_stages;
 } fac_result;
 
 void facility_result(facility *f, fac_result *out);

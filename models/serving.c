@@ -180,8 +180,10 @@ struct serving {
 	uint64_t dropped;
 
 	uint64_t sample_threshold;
-	uint64_t tokens_out, shed;
+	uint64_t tokens_out, shed, deferred;
 	bool *shed_class;
+	bool *defer_class;
+	uint32_t hold_head, hold_tail; /* deferred requests, in arrival order */
 	srv_request_hook hook;
 	void *hook_ctx;
 };
@@ -1308,6 +1310,24 @@ static void finish_request(serving *sv, replica *r, uint32_t i, sim_time now)
 static void arrive(serving *sv, uint32_t i, sim_time now)
 {
 	rq *q = &sv->rqs[i];
+	if (sv->defer_class[q->w.cls]) {
+		/* held until energy is cheaper; it counts as arrived now */
+		if (q->w.arrival >= sv->warmup)
+			sv->deferred++;
+		q->qnext = NIL;
+		if (sv->hold_tail == NIL)
+			sv->hold_head = i;
+		else
+			sv->rqs[sv->hold_tail].qnext = i;
+		sv->hold_tail = i;
+		q->state = RQ_WAITING;
+		if (q->w.arrival >= sv->warmup) {
+			sv->cs[q->w.cls].arrived++;
+			sv->all.arrived++;
+		}
+		sv->tick_arrivals++;
+		return;
+	}
 	if (sv->shed_class[q->w.cls]) {
 		/* refused at the door: counted, and a session ends here */
 		if (q->w.arrival >= sv->warmup)
@@ -1490,7 +1510,10 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 	sv->cs = calloc(sv->n_classes ? sv->n_classes : 1, sizeof *sv->cs);
 	sv->class_results = calloc(sv->n_classes ? sv->n_classes : 1, sizeof *sv->class_results);
 	sv->shed_class = calloc(sv->n_classes ? sv->n_classes : 1, sizeof *sv->shed_class);
-	if (!sv->pools || !sv->class_pool || !sv->cs || !sv->class_results || !sv->shed_class) {
+	sv->defer_class = calloc(sv->n_classes ? sv->n_classes : 1, sizeof *sv->defer_class);
+	sv->hold_head = sv->hold_tail = NIL;
+	if (!sv->pools || !sv->class_pool || !sv->cs || !sv->class_results || !sv->shed_class ||
+	    !sv->defer_class) {
 		serving_destroy(sv);
 		return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
 	}
@@ -1737,6 +1760,7 @@ void serving_destroy(serving *sv)
 		free(sv->pools[p].rack_ids);
 	free(sv->pools);
 	free(sv->shed_class);
+	free(sv->defer_class);
 	free(sv->rqs);
 	free(sv);
 }
@@ -1791,6 +1815,7 @@ void serving_result(serving *sv, srv_result *out)
 	out->replicas = sv->n_reps;
 	out->dropped = sv->dropped;
 	out->shed = sv->shed;
+	out->deferred = sv->deferred;
 	out->calibrated = true;
 	for (size_t p = 0; p < sv->n_pools; p++) {
 		out->gpus += (uint64_t)sv->pools[p].n * sv->pools[p].p.tp * sv->pools[p].p.pp;
@@ -1994,4 +2019,40 @@ void serving_finished_counts(const serving *sv, uint64_t *finished, uint64_t *sl
 {
 	*finished = sv->all.finished;
 	*slo_met = sv->all.slo_met;
+}
+
+uint64_t serving_defer_class(serving *sv, uint32_t cls, bool defer)
+{
+	if (cls >= sv->n_classes || sv->defer_class[cls] == defer)
+		return 0;
+	sv->defer_class[cls] = defer;
+	if (defer)
+		return 0;
+	/* release this class's held requests, in arrival order */
+	uint64_t n = 0;
+	sim_time now = sim_now(sv->s);
+	uint32_t keep_head = NIL, keep_tail = NIL;
+	for (uint32_t i = sv->hold_head; i != NIL;) {
+		uint32_t nx = sv->rqs[i].qnext;
+		if (sv->rqs[i].w.cls == cls) {
+			route(sv, i, sv->class_pool[cls], now);
+			n++;
+		} else {
+			sv->rqs[i].qnext = NIL;
+			if (keep_tail == NIL)
+				keep_head = i;
+			else
+				sv->rqs[keep_tail].qnext = i;
+			keep_tail = i;
+		}
+		i = nx;
+	}
+	sv->hold_head = keep_head;
+	sv->hold_tail = keep_tail;
+	return n;
+}
+
+uint64_t serving_deferred_count(const serving *sv)
+{
+	return sv->deferred;
 }

@@ -105,6 +105,7 @@ typedef struct srv_result {
 	uint64_t replicas, gpus, iterations, stretches;
 	uint64_t dropped;            /* arrived after warm-up, too large for any KV cache */
 	uint64_t shed;               /* refused by load shedding, after warm-up */
+	uint64_t deferred;           /* held while energy was expensive, after warm-up */
 	double kv_occupancy_mean;    /* used / capacity blocks, time average */
 	double measured_s;
 	bool calibrated;             /* every pool's GPU was calibrated */
@@ -147,6 +148,12 @@ void serving_rack_energy(serving *sv, sim_time now, double *energy);
 uint32_t serving_rack_gpus_used(const serving *sv, uint32_t rack, int group);
 /* Shed a class: its new requests are refused (counted) while shed is true. */
 void serving_shed_class(serving *sv, uint32_t cls, bool shed);
+/* Defer a class: while defer is true its new requests are held, not served;
+ * when it turns false they are routed, their arrival times unchanged (so the
+ * wait shows in their latencies).  Returns the requests released. */
+uint64_t serving_defer_class(serving *sv, uint32_t cls, bool defer);
+/* Requests deferred so far (after warm-up). */
+uint64_t serving_deferred_count(const serving *sv);
 /* Pause a rack (its breaker tripped, or it is off): its replicas start no
  * new iteration and routers skip them; resumed when down is false. */
 void serving_set_rack_down(serving *sv, uint32_t rack, bool down);

@@ -535,6 +535,15 @@ static void read_site(cfg_map *root, scenario *sc)
 		cfg_quantity(b, "initial", "1", &hi, CFG_BETWEEN(0, 1), &bp->soc_initial);
 	}
 	cfg_close(b);
+	cfg_map *df = cfg_map_get(pw, "defer", false);
+	if (cfg_present(df)) {
+		const int64_t zero_i = 0;
+		int64_t pr = 0;
+		cfg_quantity(df, "above", "$/J", NULL, CFG_GT(0), &f->defer_price);
+		cfg_int(df, "priority", &zero_i, -1000, 1000, &pr);
+		f->defer_priority = (int)pr;
+	}
+	cfg_close(df);
 	cfg_map *rk = cfg_map_get(pw, "racks", false);
 	cfg_quantity(rk, "boot_time", "s", &boot, CFG_GE(0), &f->boot_s);
 	cfg_quantity(rk, "boot_power", "1", &boot_share, CFG_BETWEEN(0, 1), &f->boot_power_share);

@@ -408,9 +408,9 @@ static void print_json(const run_summary *r)
 		const srv_result *v = &r->sv;
 		fprintf(f, ",\"serving\":{\"replicas\":%" PRIu64 ",\"gpus\":%" PRIu64
 			   ",\"iterations\":%" PRIu64 ",\"stretches\":%" PRIu64 ",\"dropped\":%" PRIu64
-			   ",\"shed\":%" PRIu64
+			   ",\"shed\":%" PRIu64 ",\"deferred\":%" PRIu64
 			   ",\"perf_model\":\"%s\",\"kv_occupancy_mean\":",
-			v->replicas, v->gpus, v->iterations, v->stretches, v->dropped, v->shed,
+			v->replicas, v->gpus, v->iterations, v->stretches, v->dropped, v->shed, v->deferred,
 			v->calibrated ? "calibrated" : "datasheet roofline (uncalibrated)");
 		json_num(f, v->kv_occupancy_mean);
 		fputs(",\"overall\":", f);
@@ -459,6 +459,7 @@ static void print_json(const run_summary *r)
 			   { "cost_opex", p->opex_cost },
 			   { "cost_per_million_tokens", p->cost_per_mtok },
 			   { "over_budget_s", p->over_budget_s },
+			   { "deferring_s", p->deferring_s },
 			   { "max_over_budget", p->max_over_budget } };
 		fprintf(f, ",\"power\":{\"tokens\":%" PRIu64 ",\"trips\":%" PRIu64 ",\"alarms\":%" PRIu64,
 			p->tokens, p->trips, p->alarms);
