@@ -37,6 +37,8 @@ typedef struct fac_rack {
 	double gpu_e_last;     /* cumulative GPU energy at the last tick [J] */
 	int priority;          /* lowest priority of the classes served; INT_MAX = none */
 	int level;             /* index into the facility's priority levels */
+	double sens;           /* compute-bound share of its work (clock sensitivity), smoothed */
+	double target;         /* the cap share the priority policy wants for it */
 } fac_rack;
 
 typedef struct dr_record {
@@ -199,6 +201,8 @@ int facility_create(sim *s, const fac_params *p, const rack_spec *const *racks, 
 	for (int l = 0; l < f->n_levels; l++)
 		f->level_share[l] = p->gpu_cap;
 	for (uint32_t k = 0; k < n_racks; k++)
+		f->racks[k].target = p->gpu_cap;
+	for (uint32_t k = 0; k < n_racks; k++)
 		for (int l = 0; l < f->n_levels; l++)
 			if (f->levels[l] == f->racks[k].priority)
 				f->racks[k].level = l;
@@ -290,6 +294,34 @@ static void shed_levels(facility *f, int n)
 	}
 }
 
+/* Scale the caps of one band of level l's racks by factor: dir -1 lowers the
+ * least clock-sensitive racks still above `bound`, dir +1 raises the most
+ * sensitive still below it.  A band is the racks within 0.1 of the extreme
+ * sensitivity.  Returns whether any rack moved. */
+static bool cap_band(facility *f, int l, double bound, int dir, double factor)
+{
+	double extreme = dir < 0 ? INFINITY : -INFINITY;
+	for (uint32_t k = 0; k < f->n; k++) {
+		const fac_rack *r = &f->racks[k];
+		if (r->level != l || (dir < 0 ? r->target <= bound : r->target >= bound))
+			continue;
+		if (dir < 0 ? r->sens < extreme : r->sens > extreme)
+			extreme = r->sens;
+	}
+	if (!isfinite(extreme))
+		return false;
+	for (uint32_t k = 0; k < f->n; k++) {
+		fac_rack *r = &f->racks[k];
+		if (r->level != l || (dir < 0 ? r->target <= bound : r->target >= bound))
+			continue;
+		if (fabs(r->sens - extreme) > 0.1)
+			continue;
+		double s = r->target * factor;
+		r->target = dir < 0 ? (s < bound ? bound : s) : (s > bound ? bound : s);
+	}
+	return true;
+}
+
 /* Keep the grid draw of the next tick under the budget then in force. */
 static void control(facility *f, double t_s, double fac_w)
 {
@@ -326,28 +358,25 @@ static void control(facility *f, double t_s, double fac_w)
 		for (int l = 0; l < f->n_levels; l++)
 			f->level_share[l] = s;
 	} else if (err < 0) {
-		/* priority, lowest level first: cap it down to the floor, then shed
-		 * it, then move up; the highest level is capped but never shed */
+		/* priority, lowest level first; within a level, a greedy allocation
+		 * for tokens: the racks whose work depends least on the clock (memory-
+		 * bound decode) give power first, since a lower cap costs them the
+		 * fewest tokens per watt saved.  A level at the floor is shed, then
+		 * the next is capped; the highest level is capped but never shed. */
 		for (int l = 0; l < f->n_levels; l++) {
-			if (f->level_share[l] > lo) {
-				double s = f->level_share[l] * (1 + 2 * err);
-				f->level_share[l] = s < lo ? lo : s;
+			if (cap_band(f, l, lo, -1, 1 + 2 * err))
 				break;
-			}
 			if (l < f->n_levels - 1 && f->shed_levels <= l) {
 				shed_levels(f, l + 1);
 				break;
 			}
 		}
 	} else if (err > f->p.tolerance) {
-		/* room, highest level first: raise its cap; then serve the highest
-		 * shed level again (with its cap at the floor), then raise that */
+		/* room, highest level first, its most clock-sensitive racks first;
+		 * then serve the highest shed level again, then raise its caps */
 		for (int l = f->n_levels - 1; l >= 0; l--) {
-			if (l >= f->shed_levels && f->level_share[l] < hi) {
-				double s = f->level_share[l] * (1 + err);
-				f->level_share[l] = s > hi ? hi : s;
+			if (l >= f->shed_levels && cap_band(f, l, hi, +1, 1 + err))
 				break;
-			}
 			if (l < f->shed_levels) {
 				shed_levels(f, l);
 				break;
@@ -355,7 +384,8 @@ static void control(facility *f, double t_s, double fac_w)
 		}
 	}
 	for (uint32_t k = 0; k < f->n; k++)
-		apply_cap(f, k, f->level_share[f->racks[k].level]);
+		apply_cap(f, k, f->p.policy == FAC_PRIORITY ? f->racks[k].target
+							    : f->level_share[f->racks[k].level]);
 }
 
 /* --- grid events ---------------------------------------------------------------------- */
@@ -623,6 +653,11 @@ void facility_tick(facility *f, sim_time now)
 				  pc_grid_price(&f->grid, t), "$/J", detail, &err);
 		}
 	}
+	if (f->sv && f->p.policy == FAC_PRIORITY)
+		for (uint32_t k = 0; k < f->n; k++) {
+			fac_rack *r = &f->racks[k];
+			r->sens += 0.2 * (serving_rack_compute_share(f->sv, k) - r->sens);
+		}
 	if (dt > 0) {
 		double rise = f->last_fac_w > 0 ? fac / f->last_fac_w - 1 : 0;
 		f->jump *= 0.95;

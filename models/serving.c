@@ -126,6 +126,7 @@ typedef struct replica {
 	sim_time p_since;    /* power_w applies since */
 	double energy_j;     /* all the replica's GPUs, up to p_since */
 	bool down;           /* no power: starts no iteration */
+	double t_compute, t_busy; /* compute-bound and total iteration time [fp units] */
 } replica;
 
 struct pool {
@@ -1125,6 +1126,16 @@ static void schedule_next(serving *sv, replica *r)
 	int64_t dur = k == 1 ? perf_line_eval(&r->line, r->ctx_sum)
 			     : perf_line_sum(&r->line, r->ctx_sum, r->n_decode, (uint64_t)k);
 	r->end_fp = r->start_fp + dur + r->extra_fp;
+	/* how clock-sensitive this replica's work is: the time its iterations
+	 * spend compute-bound (which stretches as 1/f) against all their time */
+	{
+		int64_t c = r->line.ca + r->line.cb * (int64_t)r->ctx_sum;
+		int64_t mm = r->line.ma + r->line.mb * (int64_t)r->ctx_sum;
+		double one = (double)((c > mm ? c : mm) + r->line.fixed);
+		if (c > mm)
+			r->t_compute += (double)k * (double)c;
+		r->t_busy += (double)k * one;
+	}
 	/* the power of the iteration, or the mean of the stretch (trapezoid) */
 	double t1, t2;
 	double p1 = iter_power(r, &r->line, r->ctx_sum, &t1);
@@ -2055,4 +2066,18 @@ uint64_t serving_defer_class(serving *sv, uint32_t cls, bool defer)
 uint64_t serving_deferred_count(const serving *sv)
 {
 	return sv->deferred;
+}
+
+double serving_rack_compute_share(serving *sv, uint32_t rack)
+{
+	double c = 0, b = 0;
+	for (uint32_t j = 0; j < sv->n_reps; j++) {
+		replica *r = &sv->reps[j];
+		if (r->rack != rack)
+			continue;
+		c += r->t_compute;
+		b += r->t_busy;
+		r->t_compute = r->t_busy = 0;
+	}
+	return b > 0 ? c / b : 0;
 }

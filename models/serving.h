@@ -162,6 +162,9 @@ void serving_set_rack_down(serving *sv, uint32_t rack, bool down);
 int serving_rack_priority(const serving *sv, uint32_t rack);
 size_t serving_class_count(const serving *sv);
 int serving_class_priority(const serving *sv, uint32_t cls);
+/* The share of a rack's iteration time spent compute-bound since the last
+ * call (0 when idle): how much its throughput depends on the clock.  Resets. */
+double serving_rack_compute_share(serving *sv, uint32_t rack);
 /* Requests finished and SLO-met so far (after warm-up). */
 void serving_finished_counts(const serving *sv, uint64_t *finished, uint64_t *slo_met);
 /* Output tokens produced so far (all classes, warm-up included). */

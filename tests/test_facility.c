@@ -851,6 +851,64 @@ static void test_priority(void **state)
 	out_free(&cut);
 }
 
+/* --- 7b. within a priority level, the greedy allocation for tokens --------------------------------
+ * Two pools of the same priority: one decodes long answers (memory-bound, its
+ * tokens barely depend on the clock), one prefills long prompts for one token
+ * (compute-bound, slows as 1/f).  Under a cut the decode racks must give power
+ * first: their caps end lower, and the prefill pool keeps more of its tokens
+ * than the decode pool would lose... measured as each pool's tokens kept. */
+static const char *const greedy_yaml =
+	"name: greedy\nseed: 23\nduration: 120 s\nwarmup: 10 s\ncontrol_tick: 1 s\n"
+	"racks: [{ type: hgx-h100, count: 2 }]\n"
+	"serving:\n  pools:\n"
+	"    - { name: dec, model: llama-3.1-8b, rack: hgx-h100, racks: 1, parallel: { tp: 1 },\n"
+	"        router: least_work, batching: { max_tokens: 8192, max_seqs: 128 } }\n"
+	"    - { name: pre, model: llama-3.1-8b, rack: hgx-h100, racks: 1, parallel: { tp: 1 },\n"
+	"        router: least_work, batching: { max_tokens: 16384, max_seqs: 64, chunk: 16384 } }\n"
+	"workload:\n"
+	"  - { name: dec, model: llama-3.1-8b, pool: dec, priority: 5, arrival: { rate: 40 /s },\n"
+	"      input: { distribution: fixed, mean: 100 },\n"
+	"      output: { distribution: fixed, mean: 800 } }\n"
+	"  - { name: pre, model: llama-3.1-8b, pool: pre, priority: 5, arrival: { rate: 40 /s },\n"
+	"      input: { distribution: fixed, mean: 12000 },\n"
+	"      output: { distribution: fixed, mean: 1 } }\n"
+	"site:\n  power_budget: 24 kW\n  cooling_overhead: 10 %\n"
+	"power:\n  policy: priority\n  tolerance: 2 %\n";
+
+static void test_priority_greedy_within_level(void **state)
+{
+	(void)state;
+	static run_out base, cut;
+	run(greedy_yaml, NULL, 0, &base);
+	char set[128];
+	double frac = 0.85 * base.fr.facility_mean_w / 24e3;
+	snprintf(set, sizeof set, "site.grid_events=[{at: 40 s, for: 200 s, budget: %.3f}]", frac);
+	const char *sets[] = { set };
+	run(greedy_yaml, sets, 1, &cut);
+	const mseries *cap = ms_get(&cut.ms, "racks/cap");
+	double cap_dec = 0, cap_pre = 0;
+	size_t n = 0;
+	for (size_t i = 1; i < cut.ms.nt; i++)
+		if (cut.ms.t[i] > 60) {
+			cap_dec += ms_at(cap, i, 0);
+			cap_pre += ms_at(cap, i, 1);
+			n++;
+		}
+	cap_dec /= (double)n;
+	cap_pre /= (double)n;
+	double kept_dec = (double)cut.cls_out_tokens[0] / (double)base.cls_out_tokens[0];
+	double kept_pre = (double)cut.cls_out_tokens[1] / (double)base.cls_out_tokens[1];
+	print_message("greedy: cut to %.0f %% of 24 kW; mean caps after 60 s: decode rack %.0f W, "
+		      "prefill rack %.0f W; tokens kept: decode %.3f, prefill %.3f\n",
+		      100 * frac, cap_dec, cap_pre, kept_dec, kept_pre);
+	/* the memory-bound decode rack is capped first and deeper */
+	assert_true(cap_dec < cap_pre);
+	/* and capping it costs little: it keeps nearly all its tokens */
+	assert_true(kept_dec > 0.95);
+	out_free(&base);
+	out_free(&cut);
+}
+
 /* --- 8. metrics ----------------------------------------------------------------------------------- */
 
 static void test_metrics(void **state)
@@ -903,6 +961,7 @@ int main(void)
 		cmocka_unit_test(test_controller_caps),
 		cmocka_unit_test(test_demand_response),
 		cmocka_unit_test(test_priority),
+		cmocka_unit_test(test_priority_greedy_within_level),
 		cmocka_unit_test(test_metrics),
 	};
 	if (getenv("FAC_TEST"))
