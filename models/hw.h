@@ -35,6 +35,10 @@ typedef struct gpu_spec {
 	 * memory_activity while it is bound by memory bandwidth. */
 	double power_gamma;         /* clock exponent, about 2-3 */
 	double memory_activity;     /* activity of a purely memory-bound iteration, 0..1 */
+	/* Cooling: T_gpu = T_inlet + r_th x P (cold plate, or heat sink for air). */
+	double r_th_k_per_w;        /* junction over coolant inlet per W [K/W] */
+	double throttle_c;          /* clocks fall above this [degC] */
+	double shutdown_c;          /* the GPU (its rack) trips above this [degC] */
 	/* Efficiencies of the roofline: 1 = datasheet (uncalibrated). */
 	double eff_compute;         /* achieved / peak FLOP/s, 0..1 */
 	double eff_memory;          /* achieved / peak bandwidth, 0..1 */

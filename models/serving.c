@@ -120,7 +120,9 @@ typedef struct replica {
 	/* power and clock */
 	uint32_t gpus;       /* tp x pp */
 	double clock;        /* f / f_max of the iteration in flight */
-	double clock_next;   /* set by a cap; used from the next boundary */
+	double clock_next;   /* min of the two below; used from the next boundary */
+	double clock_cap;    /* the highest clock under the power cap */
+	double clock_thermal; /* the highest clock the GPU's temperature allows */
 	double f_gamma;      /* clock^gamma */
 	double power_w;      /* per GPU, constant until the replica's next event */
 	sim_time p_since;    /* power_w applies since */
@@ -1674,6 +1676,7 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 			r->rack = pl->rack_ids[(long)j * gpr / per_rack];
 			r->gpus = (uint32_t)gpr;
 			r->clock = r->clock_next = r->f_gamma = 1.0;
+			r->clock_cap = r->clock_thermal = 1.0;
 			r->power_w = pl->hw.gpu->idle_w;
 			r->blocks_total = blocks;
 			r->wait_head = r->wait_tail = r->run_head = r->run_tail = NIL;
@@ -1899,6 +1902,17 @@ int serving_result_record(const srv_result *r, rec_sink *sink, fs_error *err)
 
 /* --- the power view ------------------------------------------------------------------ */
 
+/* The clock is the lower of what the cap and the temperature allow; a change
+ * takes effect at the replica's next iteration boundary at or after now. */
+static void set_clock(serving *sv, replica *r, sim_time now)
+{
+	double f = r->clock_cap < r->clock_thermal ? r->clock_cap : r->clock_thermal;
+	if (f != r->clock_next) {
+		r->clock_next = f;
+		cut_at(sv, r, now);
+	}
+}
+
 void serving_set_rack_cap(serving *sv, uint32_t rack, double cap_w)
 {
 	sim_time now = sim_now(sv->s);
@@ -1915,10 +1929,20 @@ void serving_set_rack_cap(serving *sv, uint32_t rack, double cap_w)
 			if (f < fmin)
 				f = fmin;
 		}
-		if (f != r->clock_next) {
-			r->clock_next = f;
-			cut_at(sv, r, now);
-		}
+		r->clock_cap = f;
+		set_clock(sv, r, now);
+	}
+}
+
+void serving_set_rack_thermal_clock(serving *sv, uint32_t rack, double f)
+{
+	sim_time now = sim_now(sv->s);
+	for (uint32_t j = 0; j < sv->n_reps; j++) {
+		replica *r = &sv->reps[j];
+		if (r->rack != rack || r->clock_thermal == f)
+			continue;
+		r->clock_thermal = f;
+		set_clock(sv, r, now);
 	}
 }
 

@@ -140,6 +140,9 @@ int serving_pool_replicas(const srv_pool_params *p, const srv_pool_hw *hw, fs_er
  * (tdp - idle))^(1/gamma), no lower than the GPU's minimum clock; it takes
  * effect at each replica's next iteration boundary at or after now. */
 void serving_set_rack_cap(serving *sv, uint32_t rack, double cap_w);
+/* The highest clock factor a rack's GPU temperature allows (1 = no thermal
+ * throttling); the GPUs run at the lower of this and the cap's clock. */
+void serving_set_rack_thermal_clock(serving *sv, uint32_t rack, double f);
 /* The clock factor f / f_max of a rack's GPUs (mean over its replicas). */
 double serving_rack_clock(const serving *sv, uint32_t rack);
 /* Cumulative GPU energy of every rack up to now [J] into energy[n_racks]. */

@@ -192,6 +192,24 @@ static void read_gpu(cfg_map *m, const gpu_spec *b, gpu_spec *g)
 	cfg_quantity(pw, "memory_activity", "1", BASE(b, memory_activity, &mem_act),
 		     CFG_BETWEEN(0, 1), &g->memory_activity);
 	cfg_close(pw);
+
+	/* Thermal defaults: R_th 0.025 K/W, the middle of the 0.015-0.03 K/W that
+	 * cold plates for 1 kW-class parts reach (DESIGN.md, "Cooling plant");
+	 * throttle 87 degC and shutdown 95 degC, typical of the slowdown and
+	 * shutdown temperatures nvidia-smi reports for data-centre GPUs
+	 * (estimates: no datasheet lists them).  Each GPU entry may override. */
+	const double rth = 0.025, thr = 87, shut = 95;
+	cfg_map *th = cfg_map_get(m, "thermal", false);
+	cfg_quantity(th, "r_th", "K/W", BASE(b, r_th_k_per_w, &rth), CFG_GT(0), &g->r_th_k_per_w);
+	cfg_quantity(th, "throttle", "degC", BASE(b, throttle_c, &thr), CFG_BETWEEN(30, 150),
+		     &g->throttle_c);
+	cfg_quantity(th, "shutdown", "degC", BASE(b, shutdown_c, &shut), CFG_BETWEEN(30, 160),
+		     &g->shutdown_c);
+	cfg_close(th);
+	if (!cfg_status_of(m) && g->shutdown_c <= g->throttle_c)
+		cfg_fail(m, "thermal", "shutdown %.0f degC is not above throttle %.0f degC; expected "
+				       "shutdown > throttle",
+			 g->shutdown_c, g->throttle_c);
 }
 
 /* ---- racks ------------------------------------------------------------------ */

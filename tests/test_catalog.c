@@ -342,7 +342,7 @@ static void test_bad_overrides(void **state)
 	    "catalog:\n  gpus:\n    h200: {tdp: 650 W}\n    h100: {tdpp: 600 W}\n",
 	    "t.yaml:4:12: catalog.gpus.h100.tdpp: unknown key 'tdpp'; expected one of: label, "
 	    "flops, memory, memory_bandwidth, scale_up_bandwidth, scale_out_bandwidth, tdp, "
-	    "idle_power, clock, efficiency, power");
+	    "idle_power, clock, efficiency, power, thermal");
 	expect_fail("catalog:\n  gpus:\n    h100: {tdp: 600 GB}\n",
 		    "t.yaml:3:17: catalog.gpus.h100.tdp: wrong unit 'GB' (data size); expected a "
 		    "power such as '50 MW'");
