@@ -142,4 +142,11 @@ void cooling_fail_cdu(cooling *c, int cdu, bool failed, double backup_share);
 int cooling_cdu_count(const cooling *c);
 int cooling_cdu_of(const cooling *c, uint32_t rack);
 
+/* Added with the implementation: the rack's coolant outlet temperature
+ * [degC] (inlet + liquid heat / (rack flow x c_p); the loop's mixed
+ * temperature when its CDU has no flow), and CDU k's lumped secondary-loop
+ * (TCS) temperature [degC], the mixed return that enters its heat exchanger. */
+double cooling_rack_outlet(const cooling *c, uint32_t rack);
+double cooling_tcs_temp(const cooling *c, int cdu);
+
 #endif

@@ -38,6 +38,12 @@ typedef struct fac_rack {
 	int priority;          /* lowest priority of the classes served; INT_MAX = none */
 	int level;             /* index into the facility's priority levels */
 	double sens;           /* compute-bound share of its work (clock sensitivity), smoothed */
+	int gpus;              /* all its GPUs */
+	double heat_w;         /* mean IT power of the last tick (all of it becomes heat) */
+	double gpu_w;          /* mean power of one GPU over the last tick */
+	bool thermal_trip;     /* over shutdown temperature: off until it cools */
+	uint64_t tok_last;     /* its tokens at the last tick */
+	double tok_rate;       /* its token rate while not throttled, smoothed */
 	double target;         /* the cap share the priority policy wants for it */
 } fac_rack;
 
@@ -96,6 +102,15 @@ struct facility {
 	int id_it, id_fac, id_grid, id_loss, id_cool, id_budget, id_soc, id_price, id_share,
 		id_rpow, id_rcap, id_rclock, id_rstate, id_stage_load, id_stage_loss;
 	double e_stage[PC_MAX_STAGES]; /* per-stage loss energy after warm-up */
+	/* cooling */
+	cooling *cool;
+	double *liq, *air, *gpuw; /* per rack inputs to the plant */
+	double e_cdu_pump, e_fac_pump, e_rej_fan, e_chiller, e_crah, e_chw, water, comp_s;
+	double throttled_s, throttle_lost, gpu_tmax;
+	uint64_t thermal_trips;
+	int id_cool_sup, id_cool_ret, id_cool_tcs, id_cool_flow, id_cool_rej, id_cool_chiller,
+		id_cool_fans, id_cool_pumps, id_cool_crah, id_cool_water, id_amb_dry, id_amb_wet,
+		id_gpu_temp, id_inlet, id_tclock;
 };
 
 /* PSU efficiency against load (share of the rack's nameplate DC power).  The
@@ -179,6 +194,8 @@ int facility_create(sim *s, const fac_params *p, const rack_spec *const *racks, 
 			r->tdp_all_w += count * gs->tdp_w;
 		}
 		r->fixed_w = r->spec->cpus * r->spec->cpu_w + r->spec->switch_w;
+		for (int g = 0; g < r->spec->n_groups; g++)
+			r->gpus += r->spec->groups[g].count;
 		if (sv)
 			r->priority = serving_rack_priority(sv, k);
 		if (sv && p->gpu_cap < 1)
@@ -206,6 +223,32 @@ int facility_create(sim *s, const fac_params *p, const rack_spec *const *racks, 
 		for (int l = 0; l < f->n_levels; l++)
 			if (f->levels[l] == f->racks[k].priority)
 				f->racks[k].level = l;
+
+	if (p->has_cooling) {
+		cool_rack_spec *cr = calloc(n_racks ? n_racks : 1, sizeof *cr);
+		f->liq = calloc(n_racks ? n_racks : 1, sizeof *f->liq);
+		f->air = calloc(n_racks ? n_racks : 1, sizeof *f->air);
+		f->gpuw = calloc(n_racks ? n_racks : 1, sizeof *f->gpuw);
+		if (!cr || !f->liq || !f->air || !f->gpuw) {
+			free(cr);
+			facility_destroy(f);
+			return fs_error_msg(err, FS_ERR_NOMEM, "facility: out of memory");
+		}
+		for (uint32_t k = 0; k < n_racks; k++) {
+			/* the hottest group decides: the first (the rack's main GPUs) */
+			const gpu_spec *g = f->racks[k].gpu[0];
+			cr[k].r_th_k_per_w = g->r_th_k_per_w;
+			cr[k].throttle_c = g->throttle_c;
+			cr[k].shutdown_c = g->shutdown_c;
+			cr[k].clock_min = g->clock_max_hz > 0 ? g->clock_min_hz / g->clock_max_hz : 0.3;
+		}
+		rc = cooling_create(&p->cooling, cr, n_racks, p->weather, &f->cool, err);
+		free(cr);
+		if (rc) {
+			facility_destroy(f);
+			return rc;
+		}
+	}
 
 	sim_model m = { .name = "facility", .ctx = f, .handlers = NULL, .n_handlers = 0,
 			.tick = fac_model_tick };
@@ -239,6 +282,34 @@ int facility_create(sim *s, const fac_params *p, const rack_spec *const *racks, 
 		  p->n_chain },
 		{ &f->id_stage_loss, "site/stage_losses", "W",
 		  "losses of each power-chain stage (racks side first)", p->n_chain },
+		{ &f->id_cool_sup, "cooling/facility_supply", "degC", "facility water supply temperature",
+		  p->has_cooling },
+		{ &f->id_cool_ret, "cooling/facility_return", "degC", "facility water return temperature",
+		  p->has_cooling },
+		{ &f->id_cool_tcs, "cooling/tcs_supply", "degC",
+		  "mean secondary (rack loop) supply temperature", p->has_cooling },
+		{ &f->id_cool_flow, "cooling/facility_flow", "kg/s", "facility water flow", p->has_cooling },
+		{ &f->id_cool_rej, "cooling/heat_rejected", "W", "heat rejected to ambient, all paths",
+		  p->has_cooling },
+		{ &f->id_cool_chiller, "cooling/chiller_power", "W",
+		  "compressor power: trim chiller and air-side chiller", p->has_cooling },
+		{ &f->id_cool_fans, "cooling/rejection_fan_power", "W", "dry cooler or tower fan power",
+		  p->has_cooling },
+		{ &f->id_cool_pumps, "cooling/pump_power", "W", "CDU and facility pumps", p->has_cooling },
+		{ &f->id_cool_crah, "cooling/crah_fan_power", "W", "air-side CRAH fans", p->has_cooling },
+		{ &f->id_cool_water, "cooling/water_rate", "kg/s", "water evaporated and blown down",
+		  p->has_cooling },
+		{ &f->id_amb_dry, "site/ambient_dry_bulb", "degC", "ambient dry-bulb temperature",
+		  p->has_cooling },
+		{ &f->id_amb_wet, "site/ambient_wet_bulb", "degC", "ambient wet-bulb temperature",
+		  p->has_cooling },
+		{ &f->id_gpu_temp, "racks/gpu_temperature", "degC",
+		  "temperature of a rack's representative GPU", p->has_cooling ? n_racks : 0 },
+		{ &f->id_inlet, "racks/coolant_inlet", "degC", "rack loop supply temperature",
+		  p->has_cooling ? n_racks : 0 },
+		{ &f->id_tclock, "racks/thermal_clock", "1",
+		  "highest clock factor the GPU temperature allows (1 = no throttling)",
+		  p->has_cooling ? n_racks : 0 },
 	};
 	for (size_t i = 0; i < sizeof series / sizeof series[0]; i++) {
 		if (series[i].width == 0) {
@@ -262,6 +333,10 @@ void facility_destroy(facility *f)
 	if (!f)
 		return;
 	pc_grid_clear(&f->grid);
+	cooling_destroy(f->cool);
+	free(f->liq);
+	free(f->air);
+	free(f->gpuw);
 	free(f->racks);
 	free(f->e_buf);
 	free(f);
@@ -488,6 +563,8 @@ static void events_step(facility *f, double t, double dt, double grid_w)
 
 /* --- the tick ------------------------------------------------------------------------- */
 
+static double cool_step(facility *f, double t, double dt, double chain_loss, bool measure);
+
 static void set_rack_state(facility *f, uint32_t k, int state, double t)
 {
 	fac_rack *r = &f->racks[k];
@@ -544,6 +621,8 @@ void facility_tick(facility *f, sim_time now)
 		it += rack_w;
 		gpu += pg;
 		capsum += r->share;
+		r->heat_w = rack_w;
+		r->gpu_w = r->gpus ? pg / r->gpus : 0;
 		rec_set(f->sink, f->id_rpow, k, rack_w);
 		rec_set(f->sink, f->id_rcap, k, r->share * r->gpu[0]->tdp_w);
 		rec_set(f->sink, f->id_rclock, k, f->sv ? serving_rack_clock(f->sv, k) : 1);
@@ -580,7 +659,7 @@ void facility_tick(facility *f, sim_time now)
 				set_rack_state(f, k, down ? RACK_OFF : RACK_BOOTING, t);
 	}
 	double loss = utility - it;
-	double cool = f->p.cooling_overhead * it;
+	double cool = f->cool ? cool_step(f, t, dt, loss, measure) : f->p.cooling_overhead * it;
 	double fac = it + loss + cool;
 	double budget = pc_grid_budget(&f->grid, t);
 	double dis = 0, chg = 0;
@@ -671,6 +750,105 @@ void facility_tick(facility *f, sim_time now)
 	f->last = now;
 }
 
+/* --- the cooling plant ------------------------------------------------------------------ */
+
+/* Feed the plant this tick's heat, apply what it says back to the racks
+ * (thermal clocks, trips), apply scheduled faults, record; returns the
+ * cooling power. */
+static double cool_step(facility *f, double t, double dt, double chain_loss, bool measure)
+{
+	/* scheduled CDU pump failures and their repairs */
+	for (size_t i = 0; i < f->p.n_faults; i++) {
+		const struct fac_cool_fault *x = &f->p.faults[i];
+		fs_error err;
+		if (x->at_s > t - dt && x->at_s <= t) {
+			cooling_fail_cdu(f->cool, x->cdu, true, x->backup_share);
+			char d[128];
+			snprintf(d, sizeof d, "CDU %d pumps failed (%.0f %% flow left), repair in %.0f s",
+				 x->cdu, 100 * x->backup_share, x->repair_s);
+			rec_event(f->sink, t, "cdu_failure", "cooling", x->backup_share, "1", d, &err);
+		}
+		if (x->at_s + x->repair_s > t - dt && x->at_s + x->repair_s <= t) {
+			cooling_fail_cdu(f->cool, x->cdu, false, 1);
+			rec_event(f->sink, t, "cdu_repaired", "cooling", 1, "1", "CDU pumps repaired", &err);
+		}
+	}
+	for (uint32_t k = 0; k < f->n; k++) {
+		const fac_rack *r = &f->racks[k];
+		f->liq[k] = r->heat_w * r->spec->liquid_share;
+		f->air[k] = r->heat_w - f->liq[k];
+		f->gpuw[k] = r->gpu_w;
+	}
+	cool_inputs in = { f->liq, f->air, f->gpuw, chain_loss };
+	cool_outputs o;
+	fs_error err;
+	if (dt <= 0 || cooling_step(f->cool, t, dt, &in, &o, &err) != FS_OK) {
+		memset(&o, 0, sizeof o);
+		return 0;
+	}
+	if (measure) {
+		f->e_cdu_pump += o.cdu_pump_w * dt;
+		f->e_fac_pump += o.fac_pump_w * dt;
+		f->e_rej_fan += o.rej_fan_w * dt;
+		f->e_chiller += o.chiller_w * dt;
+		f->e_crah += o.crah_fan_w * dt;
+		f->e_chw += o.chw_chiller_w * dt;
+		f->water += o.water_kg;
+		if (o.compressor_on)
+			f->comp_s += dt;
+	}
+	rec_set(f->sink, f->id_cool_sup, 0, o.fac_supply_c);
+	rec_set(f->sink, f->id_cool_ret, 0, o.fac_return_c);
+	rec_set(f->sink, f->id_cool_tcs, 0, o.tcs_supply_c);
+	rec_set(f->sink, f->id_cool_flow, 0, o.fac_flow_kg_s);
+	rec_set(f->sink, f->id_cool_rej, 0, o.heat_rejected_w);
+	rec_set(f->sink, f->id_cool_chiller, 0, o.chiller_w + o.chw_chiller_w);
+	rec_set(f->sink, f->id_cool_fans, 0, o.rej_fan_w);
+	rec_set(f->sink, f->id_cool_pumps, 0, o.cdu_pump_w + o.fac_pump_w);
+	rec_set(f->sink, f->id_cool_crah, 0, o.crah_fan_w);
+	rec_set(f->sink, f->id_cool_water, 0, dt > 0 ? o.water_kg / dt : 0);
+	rec_set(f->sink, f->id_amb_dry, 0, o.dry_c);
+	rec_set(f->sink, f->id_amb_wet, 0, o.wet_c);
+
+	/* back to the racks: thermal clocks, trips; the tokens throttling cost */
+	for (uint32_t k = 0; k < f->n; k++) {
+		fac_rack *r = &f->racks[k];
+		double temp = cooling_gpu_temp(f->cool, k);
+		double clk = cooling_clock(f->cool, k);
+		rec_set(f->sink, f->id_gpu_temp, k, temp);
+		rec_set(f->sink, f->id_inlet, k, cooling_rack_inlet(f->cool, k));
+		rec_set(f->sink, f->id_tclock, k, clk);
+		if (measure && temp > f->gpu_tmax)
+			f->gpu_tmax = temp;
+		uint64_t tok = f->sv ? serving_rack_tokens(f->sv, k) : 0;
+		double rate = dt > 0 ? (double)(tok - r->tok_last) / dt : 0;
+		r->tok_last = tok;
+		bool throttled = clk < 1 || r->thermal_trip;
+		if (throttled && measure) {
+			f->throttled_s += dt;
+			if (r->tok_rate > rate)
+				f->throttle_lost += (r->tok_rate - rate) * dt;
+		} else if (!throttled) {
+			r->tok_rate += 0.1 * (rate - r->tok_rate);
+		}
+		if (f->sv)
+			serving_set_rack_thermal_clock(f->sv, k, clk > 0 ? clk : 1e-3);
+		bool trip = cooling_tripped(f->cool, k);
+		if (trip != r->thermal_trip) {
+			r->thermal_trip = trip;
+			char d[128];
+			snprintf(d, sizeof d, "GPU at %.1f degC: rack %s", temp,
+				 trip ? "trips (over shutdown)" : "cooled below throttle, boots");
+			rec_event(f->sink, t, trip ? "thermal_trip" : "thermal_recover", "rack", temp,
+				  "degC", d, &err);
+			f->thermal_trips += trip;
+			if (!pc_chain_down(&f->chain) || !f->has_chain)
+				set_rack_state(f, k, trip ? RACK_OFF : RACK_BOOTING, t);
+		}
+	}
+	return o.power_w;
+}
+
 /* --- results --------------------------------------------------------------------------- */
 
 void facility_result(facility *f, fac_result *o)
@@ -713,6 +891,19 @@ void facility_result(facility *f, fac_result *o)
 	o->max_over_budget = f->max_over;
 	o->trips = f->trips;
 	o->deferring_s = f->deferring_s;
+	o->has_cooling = f->cool != NULL;
+	o->e_cdu_pump_j = f->e_cdu_pump;
+	o->e_fac_pump_j = f->e_fac_pump;
+	o->e_rej_fan_j = f->e_rej_fan;
+	o->e_chiller_j = f->e_chiller;
+	o->e_crah_j = f->e_crah;
+	o->e_chw_j = f->e_chw;
+	o->water_kg = f->water;
+	o->compressor_s = f->comp_s;
+	o->throttled_rack_s = f->throttled_s;
+	o->throttle_tokens_lost = f->throttle_lost;
+	o->gpu_temp_max_c = f->gpu_tmax;
+	o->thermal_trips = f->thermal_trips;
 	o->alarms = f->alarms;
 	o->cooling_overhead = f->p.cooling_overhead;
 	o->n_stages = f->chain.n;
@@ -757,7 +948,10 @@ int facility_result_record(const fac_result *r, rec_sink *sink, fs_error *err)
 		{ "provisioned_power", r->budget_w, "W", "site power budget (interconnect)" },
 		{ "stranded_power_mean", r->stranded_mean_w, "W", "provisioned - mean facility power" },
 		{ "stranded_power_peak", r->stranded_peak_w, "W", "provisioned - peak facility power" },
-		{ "pue", r->pue, "1", "facility / IT energy; cooling is a fixed overhead for now" },
+		{ "pue", r->pue, "1",
+		  r->has_cooling ? "facility / IT energy; boundary: the site (IT, power chain, pumps, "
+				   "fans, chillers, CRAHs)"
+				 : "facility / IT energy; cooling is a FIXED share of IT (no plant model)" },
 		{ "tokens", (double)r->tokens, "1", "output tokens generated after warm-up" },
 		{ "tokens_per_s", r->tokens_per_s, "1/s", "output tokens per second" },
 		{ "tokens_per_s_per_mw_it", r->tokens_per_s_per_mw_it, "1/(s MW)",
@@ -781,6 +975,36 @@ int facility_result_record(const fac_result *r, rec_sink *sink, fs_error *err)
 		int rc = rec_summary(sink, name, rows[i].v, rows[i].u, rows[i].d, err);
 		if (rc)
 			return rc;
+	}
+	if (r->has_cooling) {
+		struct {
+			const char *k;
+			double v;
+			const char *u, *d;
+		} c[] = {
+			{ "cooling/energy_cdu_pumps", r->e_cdu_pump_j, "J", "CDU pumps" },
+			{ "cooling/energy_facility_pumps", r->e_fac_pump_j, "J", "facility water pumps" },
+			{ "cooling/energy_rejection_fans", r->e_rej_fan_j, "J", "dry cooler or tower fans" },
+			{ "cooling/energy_trim_chiller", r->e_chiller_j, "J", "trim chiller compressors" },
+			{ "cooling/energy_crah_fans", r->e_crah_j, "J", "air-side CRAH fans" },
+			{ "cooling/energy_air_chiller", r->e_chw_j, "J", "air-side chilled-water compressors" },
+			{ "cooling/water", r->water_kg, "kg", "water evaporated and blown down" },
+			{ "cooling/compressor_hours", r->compressor_s / 3600, "h",
+			  "hours the trim chiller ran" },
+			{ "cooling/throttled_rack_hours", r->throttled_rack_s / 3600, "h",
+			  "rack-hours with GPUs thermally throttled or tripped" },
+			{ "cooling/throttle_tokens_lost", r->throttle_tokens_lost, "1",
+			  "tokens throttled racks did not produce, against their rate before" },
+			{ "cooling/gpu_temperature_max", r->gpu_temp_max_c, "degC", "hottest GPU" },
+			{ "cooling/thermal_trips", (double)r->thermal_trips, "1", "racks tripped on temperature" },
+		};
+		for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+			char name[96];
+			snprintf(name, sizeof name, "power/%s", c[i].k);
+			int rc = rec_summary(sink, name, c[i].v, c[i].u, c[i].d, err);
+			if (rc)
+				return rc;
+		}
 	}
 	for (size_t i = 0; i < r->n_stages; i++) {
 		char name[96], desc[128];

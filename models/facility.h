@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "cooling.h"
 #include "hw.h"
 #include "powerchain.h"
 #include "record.h"
@@ -65,6 +66,16 @@ typedef struct fac_params {
 	double defer_price;           /* defer classes of priority <= defer_priority while
 				       * the energy price is above this [$/J]; 0 = never */
 	int defer_priority;
+	/* the cooling plant; without it, cooling is cooling_overhead x IT */
+	bool has_cooling;
+	cool_params cooling;
+	const weather *weather;       /* borrowed */
+	struct fac_cool_fault {
+		int cdu;              /* which CDU's pumps fail */
+		double at_s, repair_s;/* when, and how long until repaired */
+		double backup_share;  /* flow left (a backup pump), 0..1 */
+	} faults[16];
+	size_t n_faults;
 	double capex_per_s;           /* capital amortised per second [$/s] */
 	double opex_per_s;            /* other operating cost [$/s] */
 } fac_params;
@@ -110,6 +121,14 @@ typedef struct fac_result {
 	double max_over_budget;            /* worst grid draw / budget - 1 */
 	uint64_t trips, alarms;
 	double deferring_s;                /* time spent deferring for price */
+	/* cooling (zero without a plant) */
+	double e_cdu_pump_j, e_fac_pump_j, e_rej_fan_j, e_chiller_j, e_crah_j, e_chw_j;
+	double water_kg, compressor_s;
+	double throttled_rack_s;           /* rack-seconds with a thermal clock below 1 */
+	double throttle_tokens_lost;       /* estimated: rack token rate before minus during */
+	double gpu_temp_max_c;
+	uint64_t thermal_trips;
+	bool has_cooling;
 	double cooling_overhead;           /* echoed: the fixed share used */
 	fac_event_result events[FAC_RESULT_EVENTS]; /* grid events, in order */
 	size_t n_events;

@@ -129,6 +129,7 @@ typedef struct replica {
 	double energy_j;     /* all the replica's GPUs, up to p_since */
 	bool down;           /* no power: starts no iteration */
 	double t_compute, t_busy; /* compute-bound and total iteration time [fp units] */
+	uint64_t tokens;     /* output tokens produced */
 } replica;
 
 struct pool {
@@ -962,6 +963,7 @@ static void account_tokens(serving *sv, replica *r, int64_t k)
 	if (k > r->acct_k) {
 		sv->tick_out_tok += (uint64_t)(k - r->acct_k) * r->n_decode;
 		sv->tokens_out += (uint64_t)(k - r->acct_k) * r->n_decode;
+		r->tokens += (uint64_t)(k - r->acct_k) * r->n_decode;
 		r->acct_k = k;
 	}
 }
@@ -1025,6 +1027,7 @@ static void on_iter_end(sim *s, void *ctx, const sim_event *ev)
 						q->first_token = now;
 					sv->tick_out_tok++;
 					sv->tokens_out++;
+					r->tokens++;
 					if (q->w.prefix_id)
 						pc_insert(&r->pc, q->w.prefix_id, q->w.prefix_tokens);
 					if (q->generated >= q->w.output_tokens) {
@@ -2104,4 +2107,13 @@ double serving_rack_compute_share(serving *sv, uint32_t rack)
 		r->t_compute = r->t_busy = 0;
 	}
 	return b > 0 ? c / b : 0;
+}
+
+uint64_t serving_rack_tokens(const serving *sv, uint32_t rack)
+{
+	uint64_t n = 0;
+	for (uint32_t j = 0; j < sv->n_reps; j++)
+		if (sv->reps[j].rack == rack)
+			n += sv->reps[j].tokens;
+	return n;
 }

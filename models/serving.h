@@ -170,6 +170,8 @@ int serving_class_priority(const serving *sv, uint32_t cls);
 double serving_rack_compute_share(serving *sv, uint32_t rack);
 /* Requests finished and SLO-met so far (after warm-up). */
 void serving_finished_counts(const serving *sv, uint64_t *finished, uint64_t *slo_met);
+/* Output tokens produced so far by a rack's replicas (at iteration ends). */
+uint64_t serving_rack_tokens(const serving *sv, uint32_t rack);
 /* Output tokens produced so far (all classes, warm-up included). */
 uint64_t serving_tokens_out(const serving *sv);
 /* Requests refused by shedding, after warm-up. */

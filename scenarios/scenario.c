@@ -441,6 +441,130 @@ static void read_workload(cfg_map *root, scenario *sc)
 }
 
 static const char *const policies[] = { "static", "proportional", "priority", NULL };
+static const char *const coolants[] = { "water", "pg25", NULL };
+static const char *const rejections[] = { "dry_cooler", "tower", NULL };
+
+/* The cooling plant.  Defaults from DESIGN.md's figures: CDU approach 3 K and a
+ * 2 MW CDU's pumps at 74 kW (3.7 %); rack loop rise 10 K (ASHRAE's 8-12 K);
+ * dry-cooler approach 6 K; the rest are stated estimates. */
+static void read_cooling(cfg_map *root, scenario *sc)
+{
+	cool_params *c = &sc->site.cooling;
+	cfg_map *m = cfg_map_get(root, "cooling", true);
+	const int def_cool = COOL_WATER, def_rej = COOL_DRY_COOLER;
+	const double supply = 45, rack_dt = 10, cap = 2e6, appr = 3, pump_share = 0.037,
+		     tcs_vol = 0.5, fac_dt = 10, fac_vol_per_mw = 1.0, fac_pump = 0.01,
+		     rej_appr = 6, rej_fan = 0.015, cycles = 4, eta = 0.5, crah = 0.05, chw = 18,
+		     tau = 5, band = 5;
+	const bool yes = true;
+	const int64_t four = 4;
+	int64_t v;
+	cfg_enum(m, "coolant", coolants, &def_cool, &c->coolant);
+	cfg_quantity(m, "supply", "degC", &supply, CFG_BETWEEN(5, 70), &c->supply_c);
+	cfg_quantity(m, "rack_dt", "K", &rack_dt, CFG_BETWEEN(1, 40), &c->rack_dt_k);
+	double design = sc->site.budget_w;
+	cfg_quantity(m, "design_heat", "W", &design, CFG_GT(0), &c->design_heat_w);
+
+	cfg_map *cdu = cfg_map_get(m, "cdu", false);
+	cfg_int(cdu, "racks", &four, 1, 100000, &v);
+	c->racks_per_cdu = (int)v;
+	cfg_quantity(cdu, "capacity", "W", &cap, CFG_GT(0), &c->cdu_capacity_w);
+	cfg_quantity(cdu, "approach", "K", &appr, CFG_BETWEEN(0.1, 30), &c->cdu_approach_k);
+	double pump = pump_share * c->cdu_capacity_w;
+	cfg_quantity(cdu, "pump", "W", &pump, CFG_GE(0), &c->cdu_pump_w);
+	cfg_quantity(cdu, "volume", "m^3", &tcs_vol, CFG_GT(0), &c->tcs_volume_m3);
+	cfg_close(cdu);
+
+	cfg_map *fl = cfg_map_get(m, "facility", false);
+	cfg_quantity(fl, "dt", "K", &fac_dt, CFG_BETWEEN(1, 40), &c->fac_dt_k);
+	double vol = fac_vol_per_mw * c->design_heat_w / 1e6;
+	if (vol < 1)
+		vol = 1;
+	cfg_quantity(fl, "volume", "m^3", &vol, CFG_GT(0), &c->fac_volume_m3);
+	cfg_quantity(fl, "pumps", "1", &fac_pump, CFG_BETWEEN(0, 0.2), &c->fac_pump_share);
+	cfg_close(fl);
+
+	cfg_map *rj = cfg_map_get(m, "rejection", false);
+	cfg_enum(rj, "type", rejections, &def_rej, &c->rejection);
+	cfg_quantity(rj, "approach", "K", &rej_appr, CFG_BETWEEN(0.5, 30), &c->rej_approach_k);
+	cfg_quantity(rj, "fans", "1", &rej_fan, CFG_BETWEEN(0, 0.2), &c->rej_fan_share);
+	if (c->rejection == COOL_TOWER)
+		cfg_quantity(rj, "cycles", "1", &cycles, CFG_GT_LE(1, 20), &c->tower_cycles);
+	cfg_bool(rj, "trim_chiller", &yes, &c->trim_chiller);
+	cfg_quantity(rj, "chiller_eta", "1", &eta, CFG_GT_LE(0, 1), &c->chiller_eta);
+	double ch_cap = c->design_heat_w;
+	cfg_quantity(rj, "chiller_capacity", "W", &ch_cap, CFG_GE(0), &c->chiller_capacity_w);
+	cfg_close(rj);
+
+	cfg_map *air = cfg_map_get(m, "air", false);
+	cfg_quantity(air, "crah_fans", "1", &crah, CFG_BETWEEN(0, 0.3), &c->crah_fan_share);
+	cfg_quantity(air, "chw_supply", "degC", &chw, CFG_BETWEEN(4, 30), &c->chw_supply_c);
+	cfg_close(air);
+
+	cfg_map *gp = cfg_map_get(m, "gpu", false);
+	cfg_quantity(gp, "tau", "s", &tau, CFG_GT(0), &c->gpu_tau_s);
+	cfg_quantity(gp, "throttle_band", "K", &band, CFG_GT(0), &c->throttle_band_k);
+	cfg_close(gp);
+
+	/* ambient: a weather file, or a synthetic day */
+	cfg_map *w = cfg_map_get(m, "weather", true);
+	fs_error e;
+	fs_error_clear(&e);
+	if (cfg_has(w, "file")) {
+		char file[1024], path[1024];
+		if (!cfg_string(w, "file", NULL, file, sizeof file)) {
+			resolve_path(sc->path, file, path, sizeof path);
+			check_readable(w, "file", path);
+			if (!cfg_status_of(w) && weather_load_csv(path, &sc->weather, &e)) {
+				char msg[1024];
+				fs_error_format(&e, msg, sizeof msg);
+				cfg_fail(w, "file", "%s", msg);
+			}
+		}
+	} else {
+		const double mean = 25, swing = 10, peak = 15 * 3600.0, dep = 8;
+		double mn, sw, pk, wd;
+		cfg_quantity(w, "mean", "degC", &mean, CFG_BETWEEN(-50, 60), &mn);
+		cfg_quantity(w, "swing", "K", &swing, CFG_BETWEEN(0, 40), &sw);
+		cfg_quantity(w, "peak", "s", &peak, CFG_BETWEEN(0, 86400), &pk);
+		cfg_quantity(w, "wet_bulb_depression", "K", &dep, CFG_BETWEEN(0, 40), &wd);
+		if (!cfg_status_of(w) && weather_synthetic(mn, sw, pk, wd, &sc->weather, &e))
+			cfg_fail(w, NULL, "%s", e.message);
+	}
+	cfg_close(w);
+
+	cfg_map *fx = cfg_list(m, "faults", false);
+	size_t nf = cfg_len(fx);
+	if (nf > 16)
+		cfg_fail(m, "faults", "%zu faults; expected at most 16", nf);
+	for (size_t i = 0; i < nf && !cfg_status_of(m); i++) {
+		cfg_map *x = cfg_item_map(fx, i);
+		const double hour = 3600, none = 0;
+		const int64_t zero = 0;
+		cfg_int(x, "cdu", &zero, 0, 1000000, &v);
+		sc->site.faults[i].cdu = (int)v;
+		cfg_quantity(x, "at", "s", NULL, CFG_GE(0), &sc->site.faults[i].at_s);
+		cfg_quantity(x, "repair", "s", &hour, CFG_GT(0), &sc->site.faults[i].repair_s);
+		cfg_quantity(x, "backup", "1", &none, CFG_BETWEEN(0, 1), &sc->site.faults[i].backup_share);
+		cfg_close(x);
+		sc->site.n_faults = i + 1;
+	}
+	cfg_close(m);
+	if (!cfg_status_of(root)) {
+		/* the CDUs the racks need */
+		int ncdu = (int)((sc->n_rack_list + (uint32_t)c->racks_per_cdu - 1) /
+				 (uint32_t)c->racks_per_cdu);
+		for (size_t i = 0; i < sc->site.n_faults; i++)
+			if (sc->site.faults[i].cdu >= ncdu) {
+				cfg_fail(root, "cooling", "fault %zu names CDU %d, but the site has %d CDUs "
+							  "(0 to %d)",
+					 i, sc->site.faults[i].cdu, ncdu, ncdu - 1);
+				break;
+			}
+	}
+	sc->site.has_cooling = true;
+	sc->site.weather = sc->weather;
+}
 static const char *const redundancies[] = { "N", "N+1", "2N", NULL };
 
 static void read_site(cfg_map *root, scenario *sc)
@@ -607,6 +731,7 @@ static int read_schema(cfg *c, scenario *sc, fs_error *err)
 	(void)cfg_has(root, "site"); /* known keys, read below */
 	(void)cfg_has(root, "power");
 	(void)cfg_has(root, "cost");
+	(void)cfg_has(root, "cooling");
 	if (!cfg_status(c) && factory) {
 		/* the catalog: built in, then the scenario's own entries and overrides */
 		int rc = catalog_load_builtin(&sc->cat, err);
@@ -624,8 +749,10 @@ static int read_schema(cfg *c, scenario *sc, fs_error *err)
 		if (!cfg_status(c))
 			read_workload(root, sc);
 		if (!cfg_status(c) && (cfg_has(root, "site") | cfg_has(root, "power") |
-				       cfg_has(root, "cost")))
+				       cfg_has(root, "cost") | cfg_has(root, "cooling")))
 			read_site(root, sc);
+		if (!cfg_status(c) && cfg_has(root, "cooling"))
+			read_cooling(root, sc);
 	} else if (cfg_has(root, "site") | cfg_has(root, "power") | cfg_has(root, "cost")) {
 		cfg_fail(root, "site", "a site needs racks; expected `racks`, `serving` and "
 				       "`workload` with it");
@@ -702,6 +829,7 @@ void scenario_clear(scenario *sc)
 	free(sc->rack_list);
 	free(sc->rack_gpus);
 	free(sc->prices);
+	weather_free(sc->weather);
 	catalog_clear(&sc->cat);
 	memset(sc, 0, sizeof *sc);
 }

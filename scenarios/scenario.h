@@ -69,6 +69,7 @@ typedef struct scenario {
 	pc_grid_event grid_events[64];
 	pc_price_point *prices;  /* owned */
 	const gpu_spec *(*rack_gpus)[RACK_MAX_GPU_GROUPS]; /* per rack of rack_list (owned) */
+	weather *weather;        /* the cooling plant's ambient (owned) */
 	char *text_given;        /* the main file as given, includes appended (owned) */
 	char *text_resolved;     /* resolved YAML (owned) */
 } scenario;

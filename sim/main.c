@@ -467,6 +467,28 @@ static void print_json(const run_summary *r)
 			fprintf(f, ",\"%s\":", kv[i].k);
 			json_num(f, kv[i].v);
 		}
+		if (p->has_cooling) {
+			struct {
+				const char *k;
+				double v;
+			} ck[] = { { "energy_cdu_pumps_j", p->e_cdu_pump_j },
+				   { "energy_facility_pumps_j", p->e_fac_pump_j },
+				   { "energy_rejection_fans_j", p->e_rej_fan_j },
+				   { "energy_trim_chiller_j", p->e_chiller_j },
+				   { "energy_crah_fans_j", p->e_crah_j },
+				   { "energy_air_chiller_j", p->e_chw_j },
+				   { "water_kg", p->water_kg },
+				   { "compressor_hours", p->compressor_s / 3600 },
+				   { "throttled_rack_hours", p->throttled_rack_s / 3600 },
+				   { "throttle_tokens_lost", p->throttle_tokens_lost },
+				   { "gpu_temperature_max_c", p->gpu_temp_max_c } };
+			fprintf(f, ",\"cooling\":{\"thermal_trips\":%" PRIu64, p->thermal_trips);
+			for (size_t i = 0; i < sizeof ck / sizeof ck[0]; i++) {
+				fprintf(f, ",\"%s\":", ck[i].k);
+				json_num(f, ck[i].v);
+			}
+			fputc('}', f);
+		}
 		fputs(",\"grid_events\":[", f);
 		for (size_t i = 0; i < p->n_events && i < FAC_RESULT_EVENTS; i++) {
 			const fac_event_result *e = &p->events[i];
@@ -553,9 +575,26 @@ static void print_text(const run_summary *r)
 		       "%.3g J/token\n",
 		       p->tokens_per_s_per_mw_it, p->tokens_per_s_per_mw_facility,
 		       p->tokens_per_s_per_mw_provisioned, p->tokens_per_mwh, p->j_per_token);
-		printf("  PUE %.3f (cooling a fixed %.0f %% of IT until the cooling model lands), "
-		       "chain losses %.2f %% of IT\n",
-		       p->pue, 100 * p->cooling_overhead, p->e_it_j > 0 ? 100 * p->e_loss_j / p->e_it_j : 0);
+		if (p->has_cooling)
+			printf("  PUE %.3f (boundary: the site), chain losses %.2f %% of IT\n", p->pue,
+			       p->e_it_j > 0 ? 100 * p->e_loss_j / p->e_it_j : 0);
+		else
+			printf("  PUE %.3f (cooling a fixed %.0f %% of IT: no plant model), "
+			       "chain losses %.2f %% of IT\n",
+			       p->pue, 100 * p->cooling_overhead,
+			       p->e_it_j > 0 ? 100 * p->e_loss_j / p->e_it_j : 0);
+		if (p->has_cooling) {
+			double mwh = 3.6e9;
+			printf("cooling       pumps %.3f MWh, rejection fans %.3f MWh, trim chiller %.3f MWh "
+			       "(%.1f compressor hours), air side %.3f MWh, water %.1f m^3\n",
+			       (p->e_cdu_pump_j + p->e_fac_pump_j) / mwh, p->e_rej_fan_j / mwh,
+			       p->e_chiller_j / mwh, p->compressor_s / 3600,
+			       (p->e_crah_j + p->e_chw_j) / mwh, p->water_kg / 1000);
+			printf("  hottest GPU %.1f degC; throttled %.2f rack-hours, %" PRIu64
+			       " thermal trips, about %.3g tokens lost to throttling\n",
+			       p->gpu_temp_max_c, p->throttled_rack_s / 3600, p->thermal_trips,
+			       p->throttle_tokens_lost);
+		}
 		printf("  stranded %.3f MW (mean), cost $%.3f per million tokens (energy $%.0f, "
 		       "capital $%.0f, opex $%.0f)\n",
 		       p->stranded_mean_w / 1e6, p->cost_per_mtok, p->energy_cost, p->capex_cost,
