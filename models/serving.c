@@ -140,6 +140,10 @@ struct pool {
 	uint32_t first, n; /* replicas [first, first + n) */
 	uint32_t rr;
 	int decode_pool;   /* prefill pools: where requests go next; -1 none */
+	/* least_work: an indexed min-heap of the replicas by outstanding work
+	 * (replicas without power last), ties by replica id */
+	uint32_t *lw_heap;  /* local replica indices */
+	uint32_t *lw_pos;   /* lw_pos[local] = position in lw_heap */
 	double kv_bytes;   /* per token */
 	double transfer_bw;
 };
@@ -164,6 +168,8 @@ struct serving {
 	size_t n_pools;
 	replica *reps;
 	uint32_t n_reps;
+	/* the replicas of each rack: rack_reps[rack_first[k] .. rack_first[k + 1]) */
+	uint32_t *rack_first, *rack_reps;
 	int *class_pool; /* class -> entry pool */
 	size_t n_classes;
 
@@ -757,6 +763,8 @@ static bool sampled(const serving *sv, uint64_t id)
 }
 
 static void finish_request(serving *sv, replica *r, uint32_t i, sim_time now);
+static inline void add_work(serving *sv, replica *r, double w);
+static void lw_update(serving *sv, replica *r);
 
 /* The work a request adds to a replica's outstanding count (least-work router):
  * its prompt where it is prefilled, its answer where it is decoded. */
@@ -803,7 +811,7 @@ static void drop_request(serving *sv, replica *r, uint32_t i)
 		offload_take(r, -(double)q->ctx0 * r->pl->kv_bytes);
 	if (q->w.arrival >= sv->warmup)
 		sv->dropped++;
-	r->outstanding -= work_of(r->pl, q);
+	add_work(sv, r, -work_of(r->pl, q));
 	record_row(sv, q, -1, false);
 	rq_release(sv, i);
 }
@@ -1039,7 +1047,7 @@ static void on_iter_end(sim *s, void *ctx, const sim_event *ev)
 						r->blocks_used -= q->blocks;
 						q->blocks = 0;
 						run_remove(sv, r, i);
-						r->outstanding -= work_of(pl, q);
+						add_work(sv, r, -work_of(pl, q));
 						q->state = RQ_TRANSFER;
 						double bytes = (double)(q->target + q->generated) * pl->kv_bytes;
 						double t = sv->prm.kv_transfer_latency_s + bytes / pl->transfer_bw;
@@ -1211,6 +1219,57 @@ static void cut_at(serving *sv, replica *r, sim_time now)
 	}
 }
 
+static inline double lw_key(const replica *r)
+{
+	return r->outstanding + (r->down ? 1e300 : 0);
+}
+
+static inline bool lw_less(const serving *sv, const pool *pl, uint32_t a, uint32_t b)
+{
+	double ka = lw_key(&sv->reps[pl->first + a]), kb = lw_key(&sv->reps[pl->first + b]);
+	return ka != kb ? ka < kb : a < b;
+}
+
+static void lw_swap(pool *pl, uint32_t i, uint32_t j)
+{
+	uint32_t a = pl->lw_heap[i], b = pl->lw_heap[j];
+	pl->lw_heap[i] = b;
+	pl->lw_heap[j] = a;
+	pl->lw_pos[b] = i;
+	pl->lw_pos[a] = j;
+}
+
+/* Restore the heap after replica r's key changed. */
+static void lw_update(serving *sv, replica *r)
+{
+	pool *pl = r->pl;
+	if (!pl->lw_heap)
+		return;
+	uint32_t i = pl->lw_pos[r->id - pl->first];
+	while (i > 0 && lw_less(sv, pl, pl->lw_heap[i], pl->lw_heap[(i - 1) / 2])) {
+		lw_swap(pl, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		uint32_t c = 2 * i + 1, best = i;
+		if (c < pl->n && lw_less(sv, pl, pl->lw_heap[c], pl->lw_heap[best]))
+			best = c;
+		if (c + 1 < pl->n && lw_less(sv, pl, pl->lw_heap[c + 1], pl->lw_heap[best]))
+			best = c + 1;
+		if (best == i)
+			break;
+		lw_swap(pl, i, best);
+		i = best;
+	}
+}
+
+/* Change a replica's outstanding work, keeping its pool's router heap. */
+static inline void add_work(serving *sv, replica *r, double w)
+{
+	r->outstanding += w;
+	lw_update(sv, r);
+}
+
 static replica *pick(serving *sv, pool *pl, const rq *q)
 {
 	replica *best = NULL;
@@ -1241,18 +1300,8 @@ static replica *pick(serving *sv, pool *pl, const rq *q)
 		}
 		return best;
 	}
-	default: {
-		double best_w = INFINITY;
-		for (uint32_t j = 0; j < pl->n; j++) {
-			replica *r = &sv->reps[pl->first + j];
-			double w = r->outstanding + (r->down ? 1e300 : 0);
-			if (w < best_w) {
-				best_w = w;
-				best = r;
-			}
-		}
-		return best;
-	}
+	default:
+		return &sv->reps[pl->first + pl->lw_heap[0]];
 	}
 }
 
@@ -1264,7 +1313,7 @@ static void route(serving *sv, uint32_t i, int pool_index, sim_time now)
 	q->replica = (int32_t)r->id;
 	if (pl->p.role == SRV_ROLE_PREFILL)
 		q->prefill_replica = (int32_t)r->id;
-	r->outstanding += work_of(pl, q);
+	add_work(sv, r, work_of(pl, q));
 	enqueue(sv, r, i, now);
 }
 
@@ -1272,7 +1321,7 @@ static void finish_request(serving *sv, replica *r, uint32_t i, sim_time now)
 {
 	rq *q = &sv->rqs[i];
 	const wl_class_params *c = workload_class(sv->wl, q->w.cls);
-	r->outstanding -= work_of(r->pl, q);
+	add_work(sv, r, -work_of(r->pl, q));
 	lat l;
 	l.ttft = sim_to_s(q->first_token - q->w.arrival);
 	l.e2e = sim_to_s(now - q->w.arrival);
@@ -1703,6 +1752,47 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 		}
 	}
 
+	/* the least-work routers' heaps: every key is 0, so identity order is a heap */
+	for (size_t p = 0; p < sv->n_pools; p++) {
+		pool *pl = &sv->pools[p];
+		if (pl->p.router != SRV_LEAST_WORK)
+			continue;
+		pl->lw_heap = malloc(pl->n * sizeof *pl->lw_heap);
+		pl->lw_pos = malloc(pl->n * sizeof *pl->lw_pos);
+		if (!pl->lw_heap || !pl->lw_pos) {
+			serving_destroy(sv);
+			return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
+		}
+		for (uint32_t j = 0; j < pl->n; j++)
+			pl->lw_heap[j] = pl->lw_pos[j] = j;
+	}
+	/* the rack index (a replica spanning racks is listed under its first) */
+	uint32_t nr = params->n_racks;
+	sv->rack_first = calloc((size_t)nr + 1, sizeof *sv->rack_first);
+	sv->rack_reps = calloc(sv->n_reps ? sv->n_reps : 1, sizeof *sv->rack_reps);
+	if (!sv->rack_first || !sv->rack_reps) {
+		serving_destroy(sv);
+		return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
+	}
+	for (uint32_t j = 0; j < sv->n_reps; j++)
+		if (sv->reps[j].rack < nr)
+			sv->rack_first[sv->reps[j].rack + 1]++;
+	for (uint32_t k = 0; k < nr; k++)
+		sv->rack_first[k + 1] += sv->rack_first[k];
+	{
+		uint32_t *fill = calloc((size_t)nr + 1, sizeof *fill);
+		if (!fill) {
+			serving_destroy(sv);
+			return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
+		}
+		for (uint32_t j = 0; j < sv->n_reps; j++) {
+			uint32_t k = sv->reps[j].rack;
+			if (k < nr)
+				sv->rack_reps[sv->rack_first[k] + fill[k]++] = j;
+		}
+		free(fill);
+	}
+
 	sim_model m = { .name = "serving", .ctx = sv, .handlers = handlers, .n_handlers = EV_COUNT,
 			.tick = on_tick };
 	sv->model = sim_add_model(s, &m, err);
@@ -1766,6 +1856,8 @@ void serving_destroy(serving *sv)
 		pc_clear(&sv->reps[j].pc);
 	}
 	free(sv->reps);
+	free(sv->rack_first);
+	free(sv->rack_reps);
 	for (size_t c = 0; sv->cs && c < sv->n_classes; c++)
 		cs_clear(&sv->cs[c]);
 	cs_clear(&sv->all);
@@ -1773,8 +1865,11 @@ void serving_destroy(serving *sv)
 	free(sv->cs);
 	free(sv->class_results);
 	free(sv->class_pool);
-	for (size_t p = 0; sv->pools && p < sv->n_pools; p++)
+	for (size_t p = 0; sv->pools && p < sv->n_pools; p++) {
 		free(sv->pools[p].rack_ids);
+		free(sv->pools[p].lw_heap);
+		free(sv->pools[p].lw_pos);
+	}
 	free(sv->pools);
 	free(sv->shed_class);
 	free(sv->defer_class);
@@ -1903,6 +1998,14 @@ int serving_result_record(const srv_result *r, rec_sink *sink, fs_error *err)
 	return FS_OK;
 }
 
+
+/* The replicas of a rack, through the rack index. */
+#define RACK_LOOP(sv, rack, j)                                                            \
+	for (uint32_t j##_i = (rack) < (sv)->prm.n_racks ? (sv)->rack_first[(rack)] : 0,      \
+		      j##_e = (rack) < (sv)->prm.n_racks ? (sv)->rack_first[(rack) + 1] : 0,  \
+		      j = j##_i < j##_e ? (sv)->rack_reps[j##_i] : 0;                         \
+	     j##_i < j##_e; j##_i++, j = j##_i < j##_e ? (sv)->rack_reps[j##_i] : 0)
+
 /* --- the power view ------------------------------------------------------------------ */
 
 /* The clock is the lower of what the cap and the temperature allow; a change
@@ -1919,7 +2022,7 @@ static void set_clock(serving *sv, replica *r, sim_time now)
 void serving_set_rack_cap(serving *sv, uint32_t rack, double cap_w)
 {
 	sim_time now = sim_now(sv->s);
-	for (uint32_t j = 0; j < sv->n_reps; j++) {
+	RACK_LOOP(sv, rack, j) {
 		replica *r = &sv->reps[j];
 		if (r->rack != rack)
 			continue;
@@ -1940,7 +2043,7 @@ void serving_set_rack_cap(serving *sv, uint32_t rack, double cap_w)
 void serving_set_rack_thermal_clock(serving *sv, uint32_t rack, double f)
 {
 	sim_time now = sim_now(sv->s);
-	for (uint32_t j = 0; j < sv->n_reps; j++) {
+	RACK_LOOP(sv, rack, j) {
 		replica *r = &sv->reps[j];
 		if (r->rack != rack || r->clock_thermal == f)
 			continue;
@@ -1953,7 +2056,7 @@ double serving_rack_clock(const serving *sv, uint32_t rack)
 {
 	double sum = 0;
 	int n = 0;
-	for (uint32_t j = 0; j < sv->n_reps; j++)
+	RACK_LOOP(sv, rack, j)
 		if (sv->reps[j].rack == rack) {
 			sum += sv->reps[j].clock;
 			n++;
@@ -1976,7 +2079,7 @@ void serving_rack_energy(serving *sv, sim_time now, double *energy)
 uint32_t serving_rack_gpus_used(const serving *sv, uint32_t rack, int group)
 {
 	uint32_t n = 0;
-	for (uint32_t j = 0; j < sv->n_reps; j++)
+	RACK_LOOP(sv, rack, j)
 		if (sv->reps[j].rack == rack && sv->reps[j].pl->p.rack_group == group)
 			n += sv->reps[j].gpus;
 	return n;
@@ -1991,11 +2094,12 @@ void serving_shed_class(serving *sv, uint32_t cls, bool shed)
 void serving_set_rack_down(serving *sv, uint32_t rack, bool down)
 {
 	sim_time now = sim_now(sv->s);
-	for (uint32_t j = 0; j < sv->n_reps; j++) {
+	RACK_LOOP(sv, rack, j) {
 		replica *r = &sv->reps[j];
 		if (r->rack != rack || r->down == down)
 			continue;
 		r->down = down;
+		lw_update(sv, r);
 		if (down) {
 			/* the iteration in flight is lost with the power: it ends at its
 			 * next boundary and nothing new starts */
@@ -2025,7 +2129,7 @@ uint64_t serving_shed_count(const serving *sv)
 int serving_rack_priority(const serving *sv, uint32_t rack)
 {
 	int best = INT_MAX;
-	for (uint32_t j = 0; j < sv->n_reps; j++) {
+	RACK_LOOP(sv, rack, j) {
 		const replica *r = &sv->reps[j];
 		if (r->rack != rack)
 			continue;
@@ -2098,7 +2202,7 @@ uint64_t serving_deferred_count(const serving *sv)
 double serving_rack_compute_share(serving *sv, uint32_t rack)
 {
 	double c = 0, b = 0;
-	for (uint32_t j = 0; j < sv->n_reps; j++) {
+	RACK_LOOP(sv, rack, j) {
 		replica *r = &sv->reps[j];
 		if (r->rack != rack)
 			continue;
@@ -2112,7 +2216,7 @@ double serving_rack_compute_share(serving *sv, uint32_t rack)
 uint64_t serving_rack_tokens(const serving *sv, uint32_t rack)
 {
 	uint64_t n = 0;
-	for (uint32_t j = 0; j < sv->n_reps; j++)
+	RACK_LOOP(sv, rack, j)
 		if (sv->reps[j].rack == rack)
 			n += sv->reps[j].tokens;
 	return n;
