@@ -42,8 +42,6 @@ typedef struct fac_rack {
 	double heat_w;         /* mean IT power of the last tick (all of it becomes heat) */
 	double gpu_w;          /* mean power of one GPU over the last tick */
 	bool thermal_trip;     /* over shutdown temperature: off until it cools */
-	uint64_t tok_last;     /* its tokens at the last tick */
-	double tok_rate;       /* its token rate while not throttled, smoothed */
 	double target;         /* the cap share the priority policy wants for it */
 } fac_rack;
 
@@ -107,6 +105,8 @@ struct facility {
 	double *liq, *air, *gpuw; /* per rack inputs to the plant */
 	double e_cdu_pump, e_fac_pump, e_rej_fan, e_chiller, e_crah, e_chw, water, comp_s;
 	double throttled_s, throttle_lost, gpu_tmax;
+	double site_tok_rate;  /* the site's token rate while nothing throttles, smoothed */
+	uint64_t site_tok_last;
 	uint64_t thermal_trips;
 	int id_cool_sup, id_cool_ret, id_cool_tcs, id_cool_flow, id_cool_rej, id_cool_chiller,
 		id_cool_fans, id_cool_pumps, id_cool_crah, id_cool_water, id_amb_dry, id_amb_wet,
@@ -782,7 +782,7 @@ static double cool_step(facility *f, double t, double dt, double chain_loss, boo
 	cool_inputs in = { f->liq, f->air, f->gpuw, chain_loss };
 	cool_outputs o;
 	fs_error err;
-	if (dt <= 0 || cooling_step(f->cool, t, dt, &in, &o, &err) != FS_OK) {
+	if (dt <= 0 || cooling_step(f->cool, t + f->p.weather_start_s, dt, &in, &o, &err) != FS_OK) {
 		memset(&o, 0, sizeof o);
 		return 0;
 	}
@@ -810,7 +810,10 @@ static double cool_step(facility *f, double t, double dt, double chain_loss, boo
 	rec_set(f->sink, f->id_amb_dry, 0, o.dry_c);
 	rec_set(f->sink, f->id_amb_wet, 0, o.wet_c);
 
-	/* back to the racks: thermal clocks, trips; the tokens throttling cost */
+	/* back to the racks: thermal clocks and trips.  The tokens throttling
+	 * cost are counted at the site, not per rack: other racks may take over a
+	 * throttled rack's load, and then little is lost. */
+	bool any_throttled = false;
 	for (uint32_t k = 0; k < f->n; k++) {
 		fac_rack *r = &f->racks[k];
 		double temp = cooling_gpu_temp(f->cool, k);
@@ -820,17 +823,10 @@ static double cool_step(facility *f, double t, double dt, double chain_loss, boo
 		rec_set(f->sink, f->id_tclock, k, clk);
 		if (measure && temp > f->gpu_tmax)
 			f->gpu_tmax = temp;
-		uint64_t tok = f->sv ? serving_rack_tokens(f->sv, k) : 0;
-		double rate = dt > 0 ? (double)(tok - r->tok_last) / dt : 0;
-		r->tok_last = tok;
 		bool throttled = clk < 1 || r->thermal_trip;
-		if (throttled && measure) {
+		any_throttled |= throttled;
+		if (throttled && measure)
 			f->throttled_s += dt;
-			if (r->tok_rate > rate)
-				f->throttle_lost += (r->tok_rate - rate) * dt;
-		} else if (!throttled) {
-			r->tok_rate += 0.1 * (rate - r->tok_rate);
-		}
 		if (f->sv)
 			serving_set_rack_thermal_clock(f->sv, k, clk > 0 ? clk : 1e-3);
 		bool trip = cooling_tripped(f->cool, k);
@@ -845,6 +841,16 @@ static double cool_step(facility *f, double t, double dt, double chain_loss, boo
 			if (!pc_chain_down(&f->chain) || !f->has_chain)
 				set_rack_state(f, k, trip ? RACK_OFF : RACK_BOOTING, t);
 		}
+	}
+	uint64_t tok = f->sv ? serving_tokens_out(f->sv) : 0;
+	double rate = dt > 0 ? (double)(tok - f->site_tok_last) / dt : 0;
+	f->site_tok_last = tok;
+	if (any_throttled) {
+		if (measure && f->site_tok_rate > rate)
+			f->throttle_lost += (f->site_tok_rate - rate) * dt;
+	} else {
+		/* about a ten-minute memory at a 10 s tick */
+		f->site_tok_rate += (f->site_tok_rate > 0 ? 0.02 : 1.0) * (rate - f->site_tok_rate);
 	}
 	return o.power_w;
 }

@@ -70,6 +70,7 @@ typedef struct fac_params {
 	bool has_cooling;
 	cool_params cooling;
 	const weather *weather;       /* borrowed */
+	double weather_start_s;       /* the weather's time of day at the run's t = 0 */
 	struct fac_cool_fault {
 		int cdu;              /* which CDU's pumps fail */
 		double at_s, repair_s;/* when, and how long until repaired */
@@ -125,7 +126,7 @@ typedef struct fac_result {
 	double e_cdu_pump_j, e_fac_pump_j, e_rej_fan_j, e_chiller_j, e_crah_j, e_chw_j;
 	double water_kg, compressor_s;
 	double throttled_rack_s;           /* rack-seconds with a thermal clock below 1 */
-	double throttle_tokens_lost;       /* estimated: rack token rate before minus during */
+	double throttle_tokens_lost;       /* the site's token rate before throttling minus during */
 	double gpu_temp_max_c;
 	uint64_t thermal_trips;
 	bool has_cooling;

@@ -510,6 +510,8 @@ static void read_cooling(cfg_map *root, scenario *sc)
 	cfg_map *w = cfg_map_get(m, "weather", true);
 	fs_error e;
 	fs_error_clear(&e);
+	const double midnight = 0;
+	cfg_quantity(w, "start", "s", &midnight, CFG_BETWEEN(0, 86400), &sc->site.weather_start_s);
 	if (cfg_has(w, "file")) {
 		char file[1024], path[1024];
 		if (!cfg_string(w, "file", NULL, file, sizeof file)) {
