@@ -45,8 +45,9 @@ def main():
             if not expr or expr.startswith("#"):
                 continue
             try:
-                ok = eval(expr, {"math": math, "abs": abs, "csv_column": csv_column,
-                                 "len": len, "sum": sum, "min": min, "max": max}, {"s": s, "r": r})
+                # one namespace, so that comprehensions in a check see s and r
+                ok = eval(expr, {"math": math, "abs": abs, "csv_column": csv_column, "len": len,
+                                 "sum": sum, "min": min, "max": max, "s": s, "r": r})
             except Exception as e:  # a missing key is a failure, not a crash
                 ok = False
                 expr += f"  ({type(e).__name__}: {e})"
