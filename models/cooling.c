@@ -511,6 +511,7 @@ struct cooling {
 	double *gpu_t, *clock, *liquid;
 	bool *tripped;
 	double t_fac;       /* state */
+	double rej_avail;   /* share of the heat-rejection units working (faults) */
 	/* this tick's constants for the right-hand side */
 	double t_sink, cop_trim;
 	/* solver */
@@ -659,12 +660,13 @@ static void reject(const cooling *c, double t_fac, double q_in, rejection *r)
 	double need = mcp * (r->t_ret - c->p.supply_c);
 	if (need < 0)
 		need = 0;
-	double most = mcp * (r->t_ret - c->t_sink);
+	/* failed units carry nothing: capacity and fans scale with those working */
+	double most = mcp * (r->t_ret - c->t_sink) * c->rej_avail;
 	if (most < 0)
 		most = 0;
 	r->q_dc = need < most ? need : most;
 	double x = most > 0 ? r->q_dc / most : 0.0;
-	r->fan_w = c->p.rej_fan_share * c->p.design_heat_w * x * x * x;
+	r->fan_w = c->p.rej_fan_share * c->p.design_heat_w * c->rej_avail * x * x * x;
 	r->q_ch = 0.0;
 	r->w_comp = 0.0;
 	double rest = need - r->q_dc;
@@ -814,6 +816,7 @@ int cooling_create(const cool_params *p, const cool_rack_spec *racks, uint32_t n
 
 	/* steady state at no load: CDUs carry only their pumps' heat */
 	c->t_fac = p->supply_c;
+	c->rej_avail = 1.0;
 	for (uint32_t k = 0; k < ncdu; k++) {
 		c->share[k] = 1.0;
 		c->epsc[k] = hx_eps_cmin(c, 1.0);
@@ -1049,4 +1052,9 @@ void cooling_fail_cdu(cooling *c, int cdu, bool failed, double backup_share)
 		s = backup_share >= 0 && backup_share <= 1 ? backup_share : 0.0;
 	c->share[cdu] = s;
 	c->epsc[cdu] = hx_eps_cmin(c, s);
+}
+
+void cooling_fail_rejection(cooling *c, double available_share)
+{
+	c->rej_avail = available_share < 0 ? 0 : available_share > 1 ? 1 : available_share;
 }

@@ -140,6 +140,9 @@ double cooling_rack_inlet(const cooling *c, uint32_t rack);
  * until repaired (failed = false). */
 void cooling_fail_cdu(cooling *c, int cdu, bool failed, double backup_share);
 int cooling_cdu_count(const cooling *c);
+/* Heat-rejection units (dry coolers or towers) fail: only available_share of
+ * the capacity (and of the fans) is left, until set back to 1. */
+void cooling_fail_rejection(cooling *c, double available_share);
 int cooling_cdu_of(const cooling *c, uint32_t rack);
 
 /* Added with the implementation: the rack's coolant outlet temperature

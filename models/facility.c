@@ -110,7 +110,9 @@ struct facility {
 	uint64_t thermal_trips;
 	int id_cool_sup, id_cool_ret, id_cool_tcs, id_cool_flow, id_cool_rej, id_cool_chiller,
 		id_cool_fans, id_cool_pumps, id_cool_crah, id_cool_water, id_amb_dry, id_amb_wet,
-		id_gpu_temp, id_inlet, id_tclock;
+		id_gpu_temp, id_inlet, id_tclock, id_setpoint;
+	bool setpoint_missed;
+	double setpoint_missed_s;
 };
 
 /* PSU efficiency against load (share of the rack's nameplate DC power).  The
@@ -303,6 +305,8 @@ int facility_create(sim *s, const fac_params *p, const rack_spec *const *racks, 
 		  p->has_cooling },
 		{ &f->id_amb_wet, "site/ambient_wet_bulb", "degC", "ambient wet-bulb temperature",
 		  p->has_cooling },
+		{ &f->id_setpoint, "cooling/setpoint_missed", "1",
+		  "1 while a CDU cannot hold its secondary supply setpoint", p->has_cooling },
 		{ &f->id_gpu_temp, "racks/gpu_temperature", "degC",
 		  "temperature of a rack's representative GPU", p->has_cooling ? n_racks : 0 },
 		{ &f->id_inlet, "racks/coolant_inlet", "degC", "rack loop supply temperature",
@@ -762,15 +766,28 @@ static double cool_step(facility *f, double t, double dt, double chain_loss, boo
 		const struct fac_cool_fault *x = &f->p.faults[i];
 		fs_error err;
 		if (x->at_s > t - dt && x->at_s <= t) {
-			cooling_fail_cdu(f->cool, x->cdu, true, x->backup_share);
 			char d[128];
-			snprintf(d, sizeof d, "CDU %d pumps failed (%.0f %% flow left), repair in %.0f s",
-				 x->cdu, 100 * x->backup_share, x->repair_s);
-			rec_event(f->sink, t, "cdu_failure", "cooling", x->backup_share, "1", d, &err);
+			if (x->kind == 1) {
+				cooling_fail_rejection(f->cool, x->backup_share);
+				snprintf(d, sizeof d, "heat rejection failed (%.0f %% of capacity left), "
+						      "repair in %.0f s",
+					 100 * x->backup_share, x->repair_s);
+			} else {
+				cooling_fail_cdu(f->cool, x->cdu, true, x->backup_share);
+				snprintf(d, sizeof d, "CDU %d pumps failed (%.0f %% flow left), repair in "
+						      "%.0f s",
+					 x->cdu, 100 * x->backup_share, x->repair_s);
+			}
+			rec_event(f->sink, t, x->kind == 1 ? "rejection_failure" : "cdu_failure", "cooling",
+				  x->backup_share, "1", d, &err);
 		}
 		if (x->at_s + x->repair_s > t - dt && x->at_s + x->repair_s <= t) {
-			cooling_fail_cdu(f->cool, x->cdu, false, 1);
-			rec_event(f->sink, t, "cdu_repaired", "cooling", 1, "1", "CDU pumps repaired", &err);
+			if (x->kind == 1)
+				cooling_fail_rejection(f->cool, 1);
+			else
+				cooling_fail_cdu(f->cool, x->cdu, false, 1);
+			rec_event(f->sink, t, x->kind == 1 ? "rejection_repaired" : "cdu_repaired",
+				  "cooling", 1, "1", "repaired", &err);
 		}
 	}
 	for (uint32_t k = 0; k < f->n; k++) {
@@ -809,6 +826,19 @@ static double cool_step(facility *f, double t, double dt, double chain_loss, boo
 	rec_set(f->sink, f->id_cool_water, 0, dt > 0 ? o.water_kg / dt : 0);
 	rec_set(f->sink, f->id_amb_dry, 0, o.dry_c);
 	rec_set(f->sink, f->id_amb_wet, 0, o.wet_c);
+	rec_set(f->sink, f->id_setpoint, 0, o.setpoint_missed ? 1 : 0);
+	if (o.setpoint_missed != f->setpoint_missed) {
+		f->setpoint_missed = o.setpoint_missed;
+		char d[128];
+		snprintf(d, sizeof d, o.setpoint_missed
+					      ? "a CDU cannot hold its secondary supply (%.1f degC)"
+					      : "CDUs hold their secondary supply again (%.1f degC)",
+			 o.tcs_supply_c);
+		rec_event(f->sink, t, o.setpoint_missed ? "setpoint_missed" : "setpoint_held", "cooling",
+			  o.tcs_supply_c, "degC", d, &err);
+	}
+	if (measure && o.setpoint_missed)
+		f->setpoint_missed_s += dt;
 
 	/* back to the racks: thermal clocks and trips.  The tokens throttling
 	 * cost are counted at the site, not per rack: other racks may take over a
@@ -910,6 +940,7 @@ void facility_result(facility *f, fac_result *o)
 	o->throttle_tokens_lost = f->throttle_lost;
 	o->gpu_temp_max_c = f->gpu_tmax;
 	o->thermal_trips = f->thermal_trips;
+	o->setpoint_missed_s = f->setpoint_missed_s;
 	o->alarms = f->alarms;
 	o->cooling_overhead = f->p.cooling_overhead;
 	o->n_stages = f->chain.n;
@@ -1003,6 +1034,8 @@ int facility_result_record(const fac_result *r, rec_sink *sink, fs_error *err)
 			  "tokens throttled racks did not produce, against their rate before" },
 			{ "cooling/gpu_temperature_max", r->gpu_temp_max_c, "degC", "hottest GPU" },
 			{ "cooling/thermal_trips", (double)r->thermal_trips, "1", "racks tripped on temperature" },
+			{ "cooling/setpoint_missed_hours", r->setpoint_missed_s / 3600, "h",
+			  "hours some CDU could not hold its secondary supply setpoint" },
 		};
 		for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 			char name[96];

@@ -72,9 +72,10 @@ typedef struct fac_params {
 	const weather *weather;       /* borrowed */
 	double weather_start_s;       /* the weather's time of day at the run's t = 0 */
 	struct fac_cool_fault {
+		int kind;             /* 0 a CDU's pumps, 1 heat-rejection units */
 		int cdu;              /* which CDU's pumps fail */
 		double at_s, repair_s;/* when, and how long until repaired */
-		double backup_share;  /* flow left (a backup pump), 0..1 */
+		double backup_share;  /* flow (pumps) or capacity (rejection) left, 0..1 */
 	} faults[16];
 	size_t n_faults;
 	double capex_per_s;           /* capital amortised per second [$/s] */
@@ -129,6 +130,7 @@ typedef struct fac_result {
 	double throttle_tokens_lost;       /* the site's token rate before throttling minus during */
 	double gpu_temp_max_c;
 	uint64_t thermal_trips;
+	double setpoint_missed_s;          /* time some CDU missed its supply setpoint */
 	bool has_cooling;
 	double cooling_overhead;           /* echoed: the fixed share used */
 	fac_event_result events[FAC_RESULT_EVENTS]; /* grid events, in order */

@@ -95,7 +95,8 @@ typedef struct srv_class_result {
 	double tpot_p50_s, tpot_p90_s, tpot_p99_s, tpot_mean_s;
 	double e2e_p50_s, e2e_p99_s, e2e_mean_s;
 	double queue_mean_s, queue_p99_s;
-	double slo_attainment;       /* slo_met / finished */
+	uint64_t late_unfinished;    /* still waiting at the end, already past the TTFT target */
+	double slo_attainment;       /* slo_met / (finished + late_unfinished) */
 } srv_class_result;
 
 typedef struct srv_result {

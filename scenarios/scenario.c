@@ -543,11 +543,16 @@ static void read_cooling(cfg_map *root, scenario *sc)
 		cfg_map *x = cfg_item_map(fx, i);
 		const double hour = 3600, none = 0;
 		const int64_t zero = 0;
+		static const char *const kinds[] = { "cdu_pumps", "heat_rejection", NULL };
+		const int def_kind = 0;
+		cfg_enum(x, "kind", kinds, &def_kind, &sc->site.faults[i].kind);
 		cfg_int(x, "cdu", &zero, 0, 1000000, &v);
 		sc->site.faults[i].cdu = (int)v;
 		cfg_quantity(x, "at", "s", NULL, CFG_GE(0), &sc->site.faults[i].at_s);
 		cfg_quantity(x, "repair", "s", &hour, CFG_GT(0), &sc->site.faults[i].repair_s);
-		cfg_quantity(x, "backup", "1", &none, CFG_BETWEEN(0, 1), &sc->site.faults[i].backup_share);
+		/* what is left: pump flow (a backup pump), or rejection capacity */
+		cfg_quantity(x, sc->site.faults[i].kind == 1 ? "left" : "backup", "1", &none,
+			     CFG_BETWEEN(0, 1), &sc->site.faults[i].backup_share);
 		cfg_close(x);
 		sc->site.n_faults = i + 1;
 	}

@@ -338,10 +338,12 @@ typedef struct run_summary {
 
 static void json_class(FILE *f, const srv_class_result *c)
 {
-	fprintf(f, "{\"arrived\":%" PRIu64 ",\"finished\":%" PRIu64 ",\"slo_met\":%" PRIu64
+	fprintf(f, "{\"arrived\":%" PRIu64 ",\"finished\":%" PRIu64 ",\"late_unfinished\":%" PRIu64
+		   ",\"slo_met\":%" PRIu64
 		   ",\"preemptions\":%" PRIu64 ",\"cached_tokens\":%" PRIu64
 		   ",\"input_tokens\":%" PRIu64 ",\"output_tokens\":%" PRIu64,
-		c->arrived, c->finished, c->slo_met, c->preemptions, c->cached_tokens, c->input_tokens,
+		c->arrived, c->finished, c->late_unfinished, c->slo_met, c->preemptions, c->cached_tokens,
+		c->input_tokens,
 		c->output_tokens);
 	struct {
 		const char *k;
