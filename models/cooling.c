@@ -101,6 +101,7 @@
  * coolant setting applies to the secondary loops.
  */
 #include "cooling.h"
+#include "textfield.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -222,60 +223,15 @@ void weather_at(const weather *w, double t_s, double *dry_c, double *wet_c)
 
 #define WEATHER_FORMAT "time_s,dry_bulb_c[,wet_bulb_c]"
 
-/* Quote a field for a message: printable ASCII as is, the rest as \xNN. */
-static void quote(char *dst, size_t cap, const char *s, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		char tmp[8];
-		int k = ch >= 0x20 && ch < 0x7f ? snprintf(tmp, sizeof tmp, "%c", ch)
-						: snprintf(tmp, sizeof tmp, "\\x%02x", ch);
-		if (o + (size_t)k + 4 >= cap) {
-			memcpy(dst + o, "...", 4);
-			return;
-		}
-		memcpy(dst + o, tmp, (size_t)k);
-		o += (size_t)k;
-	}
-	dst[o] = '\0';
-}
 
-static bool is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r';
-}
 
-/* A whole field (blanks around allowed) as a finite plain decimal number. */
-static bool parse_number(const char *s, size_t n, double *out)
-{
-	while (n > 0 && is_blank(*s))
-		s++, n--;
-	while (n > 0 && is_blank(s[n - 1]))
-		n--;
-	char buf[64];
-	if (n == 0 || n >= sizeof buf || memchr(s, '\0', n))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	for (size_t i = 0; i < n; i++) /* no hex floats, inf or nan */
-		if (!isdigit((unsigned char)buf[i]) && !strchr("+-.eE", buf[i]))
-			return false;
-	char *end;
-	errno = 0;
-	double v = strtod(buf, &end);
-	if (end != buf + n || errno == ERANGE || !isfinite(v))
-		return false;
-	*out = v;
-	return true;
-}
 
 /* Does the field equal name (blanks around allowed)? */
 static bool field_is(const char *s, size_t n, const char *name)
 {
-	while (n > 0 && is_blank(*s))
+	while (n > 0 && textfield_blank(*s))
 		s++, n--;
-	while (n > 0 && is_blank(s[n - 1]))
+	while (n > 0 && textfield_blank(s[n - 1]))
 		n--;
 	return n == strlen(name) && memcmp(s, name, n) == 0;
 }
@@ -351,7 +307,7 @@ static int wx_line(const char *path, int lineno, const char *s, size_t n, size_t
 		i = e + 1;
 	}
 	double val[3];
-	bool num0 = parse_number(s + start[0], len[0], &val[0]);
+	bool num0 = textfield_number(s + start[0], len[0], &val[0]);
 	if (!num0 && first) {
 		/* the header: exactly the documented names */
 		if (nf < 2 || nf > 3)
@@ -361,7 +317,7 @@ static int wx_line(const char *path, int lineno, const char *s, size_t n, size_t
 					    nf > 3 ? "too many" : "too few", WEATHER_FORMAT);
 		for (int k = 0; k < nf; k++)
 			if (!field_is(s + start[k], len[k], wx_names[k])) {
-				quote(q, sizeof q, s + start[k], len[k]);
+				textfield_quote(q, sizeof q, s + start[k], len[k]);
 				return fs_error_set(err, FS_ERR_INPUT, path, lineno,
 						    (int)(off + start[k] + 1), "weather",
 						    "header column '%s' is not %s; expected %s", q,
@@ -372,15 +328,15 @@ static int wx_line(const char *path, int lineno, const char *s, size_t n, size_t
 	}
 	int want = *ncols ? *ncols : (nf >= 3 ? 3 : 2);
 	for (int k = 0; k < nf && k < want; k++) {
-		if (k > 0 && !parse_number(s + start[k], len[k], &val[k])) {
-			quote(q, sizeof q, s + start[k], len[k]);
+		if (k > 0 && !textfield_number(s + start[k], len[k], &val[k])) {
+			textfield_quote(q, sizeof q, s + start[k], len[k]);
 			return fs_error_set(err, FS_ERR_INPUT, path, lineno,
 					    (int)(off + start[k] + 1), "weather",
 					    "%s '%s' is not a number; expected %s", wx_names[k], q,
 					    WEATHER_FORMAT);
 		}
 		if (k == 0 && !num0) {
-			quote(q, sizeof q, s + start[0], len[0]);
+			textfield_quote(q, sizeof q, s + start[0], len[0]);
 			return fs_error_set(err, FS_ERR_INPUT, path, lineno, (int)(off + 1),
 					    "weather",
 					    "time_s '%s' is not a number; expected %s with the time in "
@@ -393,7 +349,7 @@ static int wx_line(const char *path, int lineno, const char *s, size_t n, size_t
 				    "missing the %s column; expected %s", wx_names[nf],
 				    WEATHER_FORMAT);
 	if (nf > want) {
-		quote(q, sizeof q, s + start[want], n - start[want]);
+		textfield_quote(q, sizeof q, s + start[want], n - start[want]);
 		return fs_error_set(err, FS_ERR_INPUT, path, lineno, (int)(off + start[want] + 1),
 				    "weather", "'%s' is an extra field; expected %s", q,
 				    *ncols ? (*ncols == 3 ? "time_s,dry_bulb_c,wet_bulb_c"
@@ -445,10 +401,10 @@ int weather_load_csv(const char *path, weather **out, fs_error *err)
 			off = 3; /* UTF-8 byte order mark */
 		const char *s = line + off;
 		size_t m = len - off;
-		while (m > 0 && is_blank(s[m - 1]))
+		while (m > 0 && textfield_blank(s[m - 1]))
 			m--;
 		size_t lead = 0;
-		while (lead < m && is_blank(s[lead]))
+		while (lead < m && textfield_blank(s[lead]))
 			lead++;
 		if (lead == m || s[lead] == '#')
 			continue; /* blank line or comment */

@@ -33,6 +33,7 @@
  * after the end.  Prices are piecewise constant; the CSV reader takes $/MWh.
  */
 #include "powerchain.h"
+#include "textfield.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -506,55 +507,8 @@ double pc_grid_price(const pc_grid *g, double t_s)
 
 #define PRICE_FORMAT "time_s,price_per_mwh"
 
-/* Quote a field for a message: printable ASCII as is, the rest as \xNN,
- * long fields cut with "...". */
-static void quote(char *dst, size_t cap, const char *s, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		char tmp[8];
-		int k = ch >= 0x20 && ch < 0x7f ? snprintf(tmp, sizeof tmp, "%c", ch)
-						: snprintf(tmp, sizeof tmp, "\\x%02x", ch);
-		if (o + (size_t)k + 4 >= cap) {
-			memcpy(dst + o, "...", 4);
-			return;
-		}
-		memcpy(dst + o, tmp, (size_t)k);
-		o += (size_t)k;
-	}
-	dst[o] = '\0';
-}
 
-static bool is_blank(char ch)
-{
-	return ch == ' ' || ch == '\t' || ch == '\r';
-}
 
-/* Parse a whole field (surrounding blanks allowed) as a finite number. */
-static bool parse_number(const char *s, size_t n, double *out)
-{
-	while (n > 0 && is_blank(*s))
-		s++, n--;
-	while (n > 0 && is_blank(s[n - 1]))
-		n--;
-	char buf[64];
-	if (n == 0 || n >= sizeof buf || memchr(s, '\0', n))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	/* strtod also takes hex floats, "inf" and "nan": only plain decimals here */
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)buf[i]) && !strchr("+-.eE", buf[i]))
-			return false;
-	char *end;
-	errno = 0;
-	double v = strtod(buf, &end);
-	if (end != buf + n || errno == ERANGE || !isfinite(v))
-		return false;
-	*out = v;
-	return true;
-}
 
 typedef struct price_vec {
 	pc_price_point *v;
@@ -605,17 +559,17 @@ static int price_line(const char *path, int lineno, const char *line, size_t n, 
 	const char *comma = memchr(line, ',', n);
 	size_t len0 = comma ? (size_t)(comma - line) : n;
 	double t, price;
-	if (!parse_number(line, len0, &t)) {
+	if (!textfield_number(line, len0, &t)) {
 		/* a header: the first line whose first field is not a number */
 		if (header_ok) {
 			size_t i = 0;
-			while (i < len0 && is_blank(line[i]))
+			while (i < len0 && textfield_blank(line[i]))
 				i++;
 			if (i < len0 && (isalpha((unsigned char)line[i]) || line[i] == '_' ||
 					 line[i] == '"'))
 				return -1;
 		}
-		quote(q, sizeof q, line, len0);
+		textfield_quote(q, sizeof q, line, len0);
 		return fs_error_set(err, FS_ERR_INPUT, path, lineno, (int)(off + 1), "price",
 				    "'%s' is not a time; expected %s with the time in seconds",
 				    q, PRICE_FORMAT);
@@ -628,23 +582,23 @@ static int price_line(const char *path, int lineno, const char *line, size_t n, 
 	size_t len1 = comma2 ? (size_t)(comma2 - (line + at)) : n - at;
 	if (comma2) {
 		size_t x = at + len1 + 1;
-		quote(q, sizeof q, line + x, n - x);
+		textfield_quote(q, sizeof q, line + x, n - x);
 		return fs_error_set(err, FS_ERR_INPUT, path, lineno, (int)(off + x + 1), "price",
 				    "'%s' is an extra field; expected %s", q, PRICE_FORMAT);
 	}
-	if (!parse_number(line + at, len1, &price)) {
-		quote(q, sizeof q, line + at, len1);
+	if (!textfield_number(line + at, len1, &price)) {
+		textfield_quote(q, sizeof q, line + at, len1);
 		return fs_error_set(err, FS_ERR_INPUT, path, lineno, (int)(off + at + 1), "price",
 				    "'%s' is not a number; expected %s with the price in $/MWh",
 				    q, PRICE_FORMAT);
 	}
 	if (t < 0) {
-		quote(q, sizeof q, line, len0);
+		textfield_quote(q, sizeof q, line, len0);
 		return fs_error_set(err, FS_ERR_INPUT, path, lineno, (int)(off + 1), "price",
 				    "time '%s' is negative; expected times >= 0 s", q);
 	}
 	if (pv->n > 0 && !(t > pv->v[pv->n - 1].t_s)) {
-		quote(q, sizeof q, line, len0);
+		textfield_quote(q, sizeof q, line, len0);
 		return fs_error_set(err, FS_ERR_INPUT, path, lineno, (int)(off + 1), "price",
 				    "time '%s' is not after the previous time %.17g s; expected "
 				    "strictly increasing times",
@@ -675,10 +629,10 @@ int pc_price_read_csv(const char *path, pc_price_point **out, size_t *n, fs_erro
 			off = 3; /* UTF-8 byte order mark */
 		const char *s = line + off;
 		size_t m = len - off;
-		while (m > 0 && is_blank(s[m - 1]))
+		while (m > 0 && textfield_blank(s[m - 1]))
 			m--;
 		size_t lead = 0;
-		while (lead < m && is_blank(s[lead]))
+		while (lead < m && textfield_blank(s[lead]))
 			lead++;
 		if (lead == m || s[lead] == '#')
 			continue; /* blank line or comment */

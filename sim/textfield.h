@@ -1,0 +1,26 @@
+/*
+ * textfield.h - small helpers for the strict line readers of data files
+ * (price series, weather, and later traces): one definition of what a number
+ * field is and of how a field is shown in an error message.
+ */
+#ifndef FS_TEXTFIELD_H
+#define FS_TEXTFIELD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Blank inside a line: space, tab, or the CR of a CRLF line end. */
+static inline bool textfield_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+/* Copy n bytes of s into dst (cap bytes) for a message: printable ASCII as is,
+ * other bytes as \xNN, cut with "..." when it does not fit. */
+void textfield_quote(char *dst, size_t cap, const char *s, size_t n);
+
+/* A whole field (blanks around it allowed) as a finite plain decimal number:
+ * no hex floats, no "inf" or "nan", nothing after the number. */
+bool textfield_number(const char *s, size_t n, double *out);
+
+#endif
