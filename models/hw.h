@@ -40,8 +40,14 @@ typedef struct gpu_spec {
 	double throttle_c;          /* clocks fall above this [degC] */
 	double shutdown_c;          /* the GPU (its rack) trips above this [degC] */
 	/* Efficiencies of the roofline: 1 = datasheet (uncalibrated). */
-	double eff_compute;         /* achieved / peak FLOP/s, 0..1 */
-	double eff_memory;          /* achieved / peak bandwidth, 0..1 */
+	double eff_compute;         /* achieved / peak FLOP/s, 0..1 (the plateau) */
+	double eff_memory;          /* achieved / peak bandwidth, 0..1 (the plateau) */
+	/* Efficiency curves from calibration: compute efficiency is
+	 * eff_compute x m / (m + compute_half_tokens) for m tokens in an iteration
+	 * (the GEMM's M), memory efficiency eff_memory x b / (b + memory_half_bytes)
+	 * for b bytes read per GPU; 0 = flat (the datasheet roofline). */
+	double compute_half_tokens;
+	double memory_half_bytes;
 	double eff_comm;            /* achieved / peak link bandwidth, 0..1 */
 	double overhead_s;          /* fixed per-iteration overhead [s] */
 	double collective_latency_s; /* latency of one collective step [s] */
