@@ -137,14 +137,26 @@ static void perf_terms_of(const perf_model *m, const perf_batch *b, double clock
 	double attn = llm_attn_flops_per_pair(l);
 	double flops_a = llm_dense_flops_per_token(l) * tokens + attn * (double)b->prefill_pairs;
 	double flops_b = attn; /* per decode context token */
-	double peak = g->flops[l->weight_precision] * g->eff_compute * clock;
+	/* calibrated curves: efficiency rises with the GEMM's M (the iteration's
+	 * tokens) and with the bytes a GPU streams (its share of the weights, which
+	 * dominate the reads); both are constant over a decode stretch, so the
+	 * fixed-point lines stay exact.  Flat at the plateau when uncalibrated. */
+	double eff_c = g->eff_compute;
+	if (g->compute_half_tokens > 0 && tokens > 0)
+		eff_c *= tokens / (tokens + g->compute_half_tokens);
+	double peak = g->flops[l->weight_precision] * eff_c * clock;
 
 	double w = llm_weight_bytes(l);
 	double share = l->experts > 0 ? l->expert_share : 0.0;
 	double weights = (1.0 - share) * w + share * w * experts_touched(l, tokens);
 	double kv = llm_kv_bytes_per_token(l);
 	double split = kv_split(m);
-	double bw = g->mem_bw * g->eff_memory;
+	double eff_m = g->eff_memory;
+	if (g->memory_half_bytes > 0) {
+		double b_gpu = weights / tp;
+		eff_m *= b_gpu / (b_gpu + g->memory_half_bytes);
+	}
+	double bw = g->mem_bw * eff_m;
 
 	t->compute_a = flops_a / tp / peak;
 	t->compute_b = flops_b / tp / peak;

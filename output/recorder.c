@@ -1063,7 +1063,8 @@ static int write_meta(recorder *r, const recorder_meta *m, fs_error *err)
 	    attr_num(root, "seed", H5T_STD_U64LE, H5T_NATIVE_UINT64, &m->seed) < 0 ||
 	    attr_num(root, "replication", H5T_STD_U32LE, H5T_NATIVE_UINT32, &m->replication) < 0 ||
 	    attr_num(root, "tick_s", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->tick_s) < 0 ||
-	    attr_num(root, "complete", H5T_STD_I32LE, H5T_NATIVE_INT, &complete) < 0)
+	    attr_num(root, "complete", H5T_STD_I32LE, H5T_NATIVE_INT, &complete) < 0 ||
+	    attr_str(root, "gpu_figures", m->gpu_figures ? m->gpu_figures : "") < 0)
 		return h5_fail(r, err, "/", "write root attributes");
 
 	hid_t g = H5Gcreate2(root, "scenario", H5P_DEFAULT, r->gcpl, H5P_DEFAULT);

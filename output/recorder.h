@@ -10,7 +10,8 @@
  *
  * Layout (DESIGN.md, "Output"):
  *   /                    attrs: program, version, git_revision, scenario_name,
- *                        scenario_file, seed, replication, tick_s, complete
+ *                        scenario_file, seed, replication, tick_s, complete,
+ *                        gpu_figures (calibrated or datasheet, per GPU used)
  *   /scenario/given      the YAML as given (string dataset)
  *   /scenario/resolved   the resolved YAML, every default filled in
  *   /summary/NAME        scalar datasets, each with units + description
@@ -52,6 +53,8 @@ typedef struct recorder_meta {
 	double tick_s;                 /* control tick [s] */
 	const char *scenario_given;    /* YAML text as given (may be NULL) */
 	const char *scenario_resolved; /* resolved YAML text (may be NULL) */
+	const char *gpu_figures;       /* which GPUs' figures are calibrated and which are
+					* datasheet, e.g. "h200: calibrated; a100: datasheet" */
 } recorder_meta;
 
 typedef struct recorder_opts {

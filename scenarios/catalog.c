@@ -174,6 +174,11 @@ static void read_gpu(cfg_map *m, const gpu_spec *b, gpu_spec *g)
 	cfg_quantity(ef, "memory", "%", BASE(b, eff_memory, &one), CFG_GT_LE(0, 1), &g->eff_memory);
 	cfg_quantity(ef, "comm", "%", BASE(b, eff_comm, &one), CFG_GT_LE(0, 1), &g->eff_comm);
 	cfg_quantity(ef, "overhead", "s", BASE(b, overhead_s, &zero), CFG_GE(0), &g->overhead_s);
+	/* the calibrated efficiency curves (0 = flat: the datasheet roofline) */
+	cfg_quantity(ef, "compute_half", "1", BASE(b, compute_half_tokens, &zero), CFG_GE(0),
+		     &g->compute_half_tokens);
+	cfg_quantity(ef, "memory_half", "B", BASE(b, memory_half_bytes, &zero), CFG_GE(0),
+		     &g->memory_half_bytes);
 	cfg_quantity(ef, "collective_latency", "s", BASE(b, collective_latency_s, &lat), CFG_GE(0),
 		     &g->collective_latency_s);
 	cfg_bool(ef, "calibrated", BASE(b, calibrated, &no), &g->calibrated);

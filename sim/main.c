@@ -415,6 +415,10 @@ static void print_json(const run_summary *r)
 			v->replicas, v->gpus, v->iterations, v->stretches, v->dropped, v->shed, v->deferred,
 			v->calibrated ? "calibrated" : "datasheet roofline (uncalibrated)");
 		json_num(f, v->kv_occupancy_mean);
+		char figures[1024];
+		gpu_figures(r->sc, figures, sizeof figures);
+		fputs(",\"gpu_figures\":", f);
+		json_str(f, figures);
 		fputs(",\"overall\":", f);
 		json_class(f, &v->overall);
 		fputs(",\"classes\":{", f);
@@ -616,11 +620,30 @@ static void print_text(const run_summary *r)
 	printf("output        %s\n", r->output);
 }
 
+/* Which GPU figures a run uses: "h200: calibrated; rubin-cpx: datasheet". */
+static void gpu_figures(const scenario *sc, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	for (size_t p = 0; p < sc->serving.n_pools; p++) {
+		const gpu_spec *g = sc->pool_hw[p].gpu;
+		char item[HW_NAME_LEN + 16];
+		snprintf(item, sizeof item, "%s: ", g->name);
+		if (strstr(buf, item))
+			continue;
+		size_t used = strlen(buf);
+		snprintf(buf + used, n - used, "%s%s%s", used ? "; " : "", item,
+			 g->calibrated ? "calibrated" : "datasheet");
+	}
+}
+
 static int run_scenario(const run_opts *o, const scenario *sc, const char *out_path,
 			run_summary *sum, serving **sv_out, fs_error *err)
 {
 	*sv_out = NULL;
-	recorder_meta meta = { .version = FS_VERSION,
+	char figures[1024];
+	gpu_figures(sc, figures, sizeof figures);
+	recorder_meta meta = { .gpu_figures = figures,
+			       .version = FS_VERSION,
 			       .git_revision = FS_GIT_REV,
 			       .scenario_name = sc->name,
 			       .scenario_file = o->scenario,
