@@ -299,6 +299,22 @@ static int on_tick(sim *s, void *ctx, sim_time now, fs_error *err)
 	return FS_OK;
 }
 
+/* Which GPU figures a run uses: "h200: calibrated; rubin-cpx: datasheet". */
+static void gpu_figures(const scenario *sc, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	for (size_t p = 0; p < sc->serving.n_pools; p++) {
+		const gpu_spec *g = sc->pool_hw[p].gpu;
+		char item[HW_NAME_LEN + 16];
+		snprintf(item, sizeof item, "%s: ", g->name);
+		if (strstr(buf, item))
+			continue;
+		size_t used = strlen(buf);
+		snprintf(buf + used, n - used, "%s%s%s", used ? "; " : "", item,
+			 g->calibrated ? "calibrated" : "datasheet");
+	}
+}
+
 /* JSON string with escapes; scenario names are restricted, but be safe. */
 static void json_str(FILE *f, const char *s)
 {
@@ -618,22 +634,6 @@ static void print_text(const run_summary *r)
 		}
 	}
 	printf("output        %s\n", r->output);
-}
-
-/* Which GPU figures a run uses: "h200: calibrated; rubin-cpx: datasheet". */
-static void gpu_figures(const scenario *sc, char *buf, size_t n)
-{
-	buf[0] = '\0';
-	for (size_t p = 0; p < sc->serving.n_pools; p++) {
-		const gpu_spec *g = sc->pool_hw[p].gpu;
-		char item[HW_NAME_LEN + 16];
-		snprintf(item, sizeof item, "%s: ", g->name);
-		if (strstr(buf, item))
-			continue;
-		size_t used = strlen(buf);
-		snprintf(buf + used, n - used, "%s%s%s", used ? "; " : "", item,
-			 g->calibrated ? "calibrated" : "datasheet");
-	}
 }
 
 static int run_scenario(const run_opts *o, const scenario *sc, const char *out_path,
