@@ -130,10 +130,27 @@ ifneq ($(strip $(NVCC)),)
 		$(NVCC) -std=c++17 -O2 -c $$f -o $(BUILD)/cuda/$$(basename $$f .cu).o || exit 1; \
 	done
 else
-	@echo "cuda-check: nvcc not found; CUDA sources not compiled"
+	@echo "cuda-check: nvcc not found; skipping the CUDA sources in calibration/cuda/"
 endif
 else
 	@true
+endif
+
+# The calibration microbenchmarks (run them on a GPU: calibration/README.md).
+CUDA_ARCH ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_89,code=sm_89 \
+	     -gencode arch=compute_90,code=sm_90 -gencode arch=compute_100,code=sm_100 \
+	     -gencode arch=compute_120,code=sm_120 -gencode arch=compute_120,code=compute_120
+
+calibration-bench:
+ifneq ($(strip $(NVCC)),)
+	@mkdir -p $(BUILD)/calibration
+	@for f in $(CUDA_SRC); do \
+		echo "nvcc $$f"; \
+		$(NVCC) -O3 -std=c++17 $(CUDA_ARCH) $$f -o $(BUILD)/calibration/$$(basename $$f .cu) \
+			-lcublasLt -lcublas -ldl -lpthread || exit 1; \
+	done
+else
+	@echo "calibration-bench: nvcc not found; the CUDA microbenchmarks need the CUDA toolkit"; exit 1
 endif
 
 # --- install / clean / tooling ---------------------------------------------
