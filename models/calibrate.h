@@ -34,21 +34,28 @@
 #include "error.h"
 #include "hw.h"
 
-enum calib_kind { CALIB_GEMM = 0, CALIB_STREAM, CALIB_READ, CALIB_ATTENTION, CALIB_IDLE, CALIB_NKIND };
+enum calib_kind {
+	CALIB_GEMM = 0,
+	CALIB_STREAM,
+	CALIB_READ,
+	CALIB_ATTENTION,
+	CALIB_IDLE,
+	CALIB_NKIND
+};
 
-#define CALIB_LINE_MAX 4096     /* bytes in one trace line */
-#define CALIB_ROWS_MAX 1000000  /* rows in one trace (pooled traces too) */
-#define CALIB_WORST 5           /* worst rows kept per fit */
-#define CALIB_MIN_ROWS 4        /* rows a two-parameter curve needs */
+#define CALIB_LINE_MAX 4096    /* bytes in one trace line */
+#define CALIB_ROWS_MAX 1000000 /* rows in one trace (pooled traces too) */
+#define CALIB_WORST    5       /* worst rows kept per fit */
+#define CALIB_MIN_ROWS 4       /* rows a two-parameter curve needs */
 
 /* One measurement.  Absent fields (empty in the CSV) are NAN; precision is an
  * enum hw_precision (fp16 and bf16 are both HW_FP16), -1 when empty. */
 typedef struct calib_row {
-	int kind;       /* enum calib_kind */
-	int precision;  /* enum hw_precision, -1 = none */
+	int kind;      /* enum calib_kind */
+	int precision; /* enum hw_precision, -1 = none */
 	double m, n, k, bytes, time_s, achieved, sm_clock_mhz, power_w, temp_c;
-	int line;       /* 1-based line in its file */
-	int file;       /* index into calib_trace.files */
+	int line; /* 1-based line in its file */
+	int file; /* index into calib_trace.files */
 } calib_row;
 
 typedef struct calib_trace {
@@ -64,14 +71,17 @@ typedef struct calib_trace {
 	char sm_clock_mhz[32];
 	char mem_clock_mhz[32];
 	char power_limit_w[32];
-	bool synthetic;        /* any file says `synthetic: yes` */
-	char path[1024];       /* the file names, ", "-joined (cut with "...") */
-	char **files;          /* each file name; rows refer to them by index */
+	bool synthetic;  /* any file says `synthetic: yes` */
+	char path[1024]; /* the file names, ", "-joined (cut with "...") */
+	char **files;    /* each file name; rows refer to them by index */
 	size_t n_files;
 } calib_trace;
 
 /* Read a trace; t is emptied first and left empty on error. */
 int calib_trace_read(const char *path, calib_trace *t, fs_error *err);
+
+/* The same from an open stream; name is used in messages and as the file name. */
+int calib_trace_read_stream(FILE *f, const char *name, calib_trace *t, fs_error *err);
 
 /* Append src's rows and file names to dst (an empty dst takes src's
  * provenance).  Traces of different devices are an error. */
@@ -93,12 +103,12 @@ typedef struct calib_worst {
 /* One fitted curve (compute at a precision, read, stream) or the power fit. */
 typedef struct calib_curve {
 	bool fitted;
-	size_t n;                 /* rows used */
-	calib_fit plateau, half;  /* e, h (h in tokens or bytes) */
-	bool plateau_at_bound;    /* the free fit went above 1: held at 1 */
-	bool half_at_bound;       /* the free fit went below 0: held at 0 */
-	double r2;                /* of log(achieved) */
-	double rms_rel;           /* RMS of achieved / model - 1 */
+	size_t n;                /* rows used */
+	calib_fit plateau, half; /* e, h (h in tokens or bytes) */
+	bool plateau_at_bound;   /* the free fit went above 1: held at 1 */
+	bool half_at_bound;      /* the free fit went below 0: held at 0 */
+	double r2;               /* of log(achieved) */
+	double rms_rel;          /* RMS of achieved / model - 1 */
 	int iterations;
 	calib_worst worst[CALIB_WORST];
 	size_t n_worst;
@@ -111,20 +121,21 @@ typedef struct calib_result {
 	char gpu_label[HW_LABEL_LEN];
 	double peak[HW_NPREC], mem_bw, tdp_w, clock_max_hz;
 	/* What the YAML gets: the fp16/bf16 compute fit, the read (else stream) fit. */
-	calib_fit eff_compute, compute_half, eff_memory, memory_half, idle_w, memory_activity, gamma;
-	bool gamma_fitted;       /* the SM clock varied > 5 % over the power rows */
-	bool power_fitted;       /* any power figure came from the trace */
+	calib_fit eff_compute, compute_half, eff_memory, memory_half, idle_w, memory_activity,
+	    gamma;
+	bool gamma_fitted; /* the SM clock varied > 5 % over the power rows */
+	bool power_fitted; /* any power figure came from the trace */
 	bool memory_activity_fitted;
-	int idle_source;         /* enum calib_idle_source */
-	double clock_spread;     /* (max - min) / max SM clock over the power rows */
+	int idle_source;     /* enum calib_idle_source */
+	double clock_spread; /* (max - min) / max SM clock over the power rows */
 	double r2_compute, r2_memory, r2_power;
 	double rms_compute, rms_memory, rms_power;
 	size_t n_compute, n_memory, n_power, n_idle;
-	int memory_kind;                 /* CALIB_READ or CALIB_STREAM */
-	calib_curve compute[HW_NPREC];   /* per precision (fp16 = fp16/bf16) */
+	int memory_kind;               /* CALIB_READ or CALIB_STREAM */
+	calib_curve compute[HW_NPREC]; /* per precision (fp16 = fp16/bf16) */
 	calib_curve read, stream;
-	calib_curve power;               /* plateau/half unused */
-	double gemm_clock_min;           /* lowest f/f_max over the fp16 gemm rows */
+	calib_curve power;     /* plateau/half unused */
+	double gemm_clock_min; /* lowest f/f_max over the fp16 gemm rows */
 	/* attention rows against the memory fit: median and worst achieved/model - 1 */
 	size_t n_attention;
 	double attention_median_rel, attention_worst_rel;

@@ -18,6 +18,7 @@
  * SIGTERM stop the engine after the current event; the temporary file is then
  * removed and an earlier file under the output name is left as it was.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "calibrate.h"
 #include "catalog.h"
 #include "error.h"
 #include "facility.h"
@@ -85,6 +87,14 @@ static const verb_help HELP[] = {
 	{ "validate", "factorysim validate SCENARIO [--set PATH=VALUE]... [--resolved]",
 	  "Check a scenario without running it.  With --resolved, print the scenario with\n"
 	  "every default filled in and every quantity in SI units.\n" },
+	{ "calibrate", "factorysim calibrate TRACE.csv... --gpu NAME -o CALIBRATED.yaml [--report FILE]",
+	  "Fit the iteration-time and power models of one catalog GPU to microbenchmark\n"
+	  "traces (calibration/README.md) with GSL's nonlinear least squares, and write a\n"
+	  "YAML that a scenario can `include:` to use the fitted figures.\n"
+	  "  --gpu NAME         the catalog GPU the traces were measured on (e.g. h200)\n"
+	  "  -o FILE            the calibrated GPU entry (YAML)\n"
+	  "  --report FILE      the fit report: parameters with uncertainties, R^2, worst\n"
+	  "                     rows (default: printed to stdout)\n" },
 	{ "catalog", "factorysim catalog [gpus|racks|models]",
 	  "List the built-in hardware and LLM catalog with its figures.  Every entry can\n"
 	  "be overridden, and new ones added, under a scenario's `catalog:` key.\n" },
@@ -269,6 +279,97 @@ static int cmd_catalog(int argc, char **argv)
 	int rc = catalog_print(stdout, &c, which);
 	catalog_clear(&c);
 	return rc ? 1 : 0;
+}
+
+/* --- calibrate ------------------------------------------------------------------ */
+
+static int cmd_calibrate(int argc, char **argv)
+{
+	const char *gpu_name = NULL, *out = NULL, *report_path = NULL;
+	const char *traces[256];
+	size_t ntr = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--gpu") || !strcmp(a, "-o") || !strcmp(a, "--report")) {
+			if (!v)
+				return usage_error("calibrate", "option %s needs a value", a);
+			*(!strcmp(a, "--gpu") ? &gpu_name : !strcmp(a, "-o") ? &out : &report_path) = v;
+			i++;
+		} else if (a[0] == '-' && a[1]) {
+			return usage_error("calibrate", "unknown option '%s'", a);
+		} else if (ntr < 256) {
+			traces[ntr++] = a;
+		} else {
+			return usage_error("calibrate", "too many trace files (%s)", a);
+		}
+	}
+	if (!ntr)
+		return usage_error("calibrate", "no trace file given%s", "");
+	if (!gpu_name)
+		return usage_error("calibrate", "--gpu NAME is required%s", "");
+	if (!out)
+		return usage_error("calibrate", "-o FILE is required%s", "");
+	fs_error err;
+	fs_error_clear(&err);
+	catalog c = { 0 };
+	if (catalog_load_builtin(&c, &err))
+		return report(&err);
+	const gpu_spec *gpu = catalog_gpu(&c, gpu_name);
+	if (!gpu) {
+		fs_error_set(&err, FS_ERR_INPUT, NULL, 0, 0, "--gpu",
+			     "unknown GPU '%s'; expected one of the catalog's GPUs (factorysim catalog "
+			     "gpus)",
+			     gpu_name);
+		catalog_clear(&c);
+		return report(&err);
+	}
+	calib_trace all = { 0 };
+	int rc = FS_OK;
+	for (size_t i = 0; i < ntr && !rc; i++) {
+		calib_trace t = { 0 };
+		rc = calib_trace_read(traces[i], &t, &err);
+		if (!rc)
+			rc = calib_trace_append(&all, &t, &err);
+		calib_trace_clear(&t);
+	}
+	calib_result res;
+	if (!rc)
+		rc = calib_fit_gpu(&all, gpu, &res, &err);
+	if (!rc) {
+		/* the YAML under a temporary name, renamed when complete */
+		char tmp[1100];
+		snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
+		FILE *f = fopen(tmp, "w");
+		if (!f)
+			rc = fs_error_msg(&err, FS_ERR_IO, "%s: cannot create: %s", out, strerror(errno));
+		else {
+			int w = calib_write_yaml(f, &res, gpu, &all);
+			if (fclose(f) || w)
+				rc = fs_error_msg(&err, FS_ERR_IO, "%s: cannot write", out);
+			else if (rename(tmp, out))
+				rc = fs_error_msg(&err, FS_ERR_IO, "%s: cannot rename: %s", out,
+						  strerror(errno));
+			if (rc)
+				remove(tmp);
+		}
+	}
+	if (!rc) {
+		FILE *rf = report_path ? fopen(report_path, "w") : stdout;
+		if (!rf)
+			rc = fs_error_msg(&err, FS_ERR_IO, "%s: cannot create: %s", report_path,
+					  strerror(errno));
+		else {
+			calib_write_report(rf, &res, &all);
+			if (report_path)
+				fclose(rf);
+			fprintf(stderr, "factorysim: wrote %s%s%s\n", out, report_path ? " and " : "",
+				report_path ? report_path : "");
+		}
+	}
+	calib_trace_clear(&all);
+	catalog_clear(&c);
+	return rc ? report(&err) : 0;
 }
 
 /* --- run ------------------------------------------------------------------------ */
@@ -783,6 +884,8 @@ int main(int argc, char **argv)
 		return cmd_validate(argc - 2, argv + 2);
 	if (!strcmp(verb, "catalog"))
 		return cmd_catalog(argc - 2, argv + 2);
+	if (!strcmp(verb, "calibrate"))
+		return cmd_calibrate(argc - 2, argv + 2);
 	if (!strcmp(verb, "version") || !strcmp(verb, "--version")) {
 		printf("factorysim %s (git %s)\n", FS_VERSION, FS_GIT_REV);
 		return 0;
