@@ -236,24 +236,6 @@ static bool field_is(const char *s, size_t n, const char *name)
 	return n == strlen(name) && memcmp(s, name, n) == 0;
 }
 
-/* Read one line (without the newline): 1 with *len, 0 at the end, -1 when too long. */
-static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
-{
-	size_t n = 0;
-	int ch;
-	bool any = false;
-	while ((ch = getc(f)) != EOF) {
-		any = true;
-		if (ch == '\n')
-			break;
-		if (n + 1 >= cap)
-			return -1;
-		buf[n++] = (char)ch;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return any ? 1 : 0;
-}
 
 typedef struct wx_vec {
 	double *t, *dry, *wet;
@@ -394,7 +376,7 @@ int weather_load_csv(const char *path, weather **out, fs_error *err)
 	int lineno = 0, r, rc = FS_OK, ncols = 0;
 	bool first = true;
 	wx_vec v = { 0 };
-	while ((r = read_line(f, line, sizeof line, &len)) == 1) {
+	while ((r = textfield_read_line(f, line, sizeof line, &len)) == 1) {
 		lineno++;
 		size_t off = 0;
 		if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)

@@ -531,25 +531,6 @@ static int price_push(price_vec *pv, double t, double price)
 	return 0;
 }
 
-/* Read one line into buf (without the newline); returns 1 with *len set, 0 at
- * the end of the file, -1 when the line is too long. */
-static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
-{
-	size_t n = 0;
-	int ch;
-	bool any = false;
-	while ((ch = getc(f)) != EOF) {
-		any = true;
-		if (ch == '\n')
-			break;
-		if (n + 1 >= cap)
-			return -1;
-		buf[n++] = (char)ch;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return any ? 1 : 0;
-}
 
 /* One data or header line; returns FS_OK, an error code, or -1 for "header". */
 static int price_line(const char *path, int lineno, const char *line, size_t n, size_t off,
@@ -622,7 +603,7 @@ int pc_price_read_csv(const char *path, pc_price_point **out, size_t *n, fs_erro
 	int lineno = 0, r, rc = FS_OK;
 	bool header_ok = true;
 	price_vec pv = {0};
-	while ((r = read_line(f, line, sizeof line, &len)) == 1) {
+	while ((r = textfield_read_line(f, line, sizeof line, &len)) == 1) {
 		lineno++;
 		size_t off = 0;
 		if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)

@@ -56,3 +56,21 @@ bool textfield_number(const char *s, size_t n, double *out)
 	*out = v;
 	return true;
 }
+
+int textfield_read_line(FILE *f, char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	int ch;
+	bool any = false;
+	while ((ch = getc(f)) != EOF) {
+		any = true;
+		if (ch == '\n')
+			break;
+		if (n + 1 >= cap)
+			return -1;
+		buf[n++] = (char)ch;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return any ? 1 : 0;
+}

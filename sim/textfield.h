@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Blank inside a line: space, tab, or the CR of a CRLF line end. */
 static inline bool textfield_blank(char ch)
@@ -18,6 +19,10 @@ static inline bool textfield_blank(char ch)
 /* Copy n bytes of s into dst (cap bytes) for a message: printable ASCII as is,
  * other bytes as \xNN, cut with "..." when it does not fit. */
 void textfield_quote(char *dst, size_t cap, const char *s, size_t n);
+
+/* Read one line into buf (cap bytes, without the newline): 1 with *len set,
+ * 0 at the end of the file, -1 when the line does not fit. */
+int textfield_read_line(FILE *f, char *buf, size_t cap, size_t *len);
 
 /* A whole field (blanks around it allowed) as a finite plain decimal number:
  * no hex floats, no "inf" or "nan", nothing after the number. */
