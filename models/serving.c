@@ -129,7 +129,6 @@ typedef struct replica {
 	double energy_j;     /* all the replica's GPUs, up to p_since */
 	bool down;           /* no power: starts no iteration */
 	double t_compute, t_busy; /* compute-bound and total iteration time [fp units] */
-	uint64_t tokens;     /* output tokens produced */
 } replica;
 
 struct pool {
@@ -971,7 +970,6 @@ static void account_tokens(serving *sv, replica *r, int64_t k)
 	if (k > r->acct_k) {
 		sv->tick_out_tok += (uint64_t)(k - r->acct_k) * r->n_decode;
 		sv->tokens_out += (uint64_t)(k - r->acct_k) * r->n_decode;
-		r->tokens += (uint64_t)(k - r->acct_k) * r->n_decode;
 		r->acct_k = k;
 	}
 }
@@ -1035,7 +1033,6 @@ static void on_iter_end(sim *s, void *ctx, const sim_event *ev)
 						q->first_token = now;
 					sv->tick_out_tok++;
 					sv->tokens_out++;
-					r->tokens++;
 					if (q->w.prefix_id)
 						pc_insert(&r->pc, q->w.prefix_id, q->w.prefix_tokens);
 					if (q->generated >= q->w.output_tokens) {
@@ -2145,11 +2142,6 @@ uint64_t serving_tokens_out(const serving *sv)
 	return sv->tokens_out;
 }
 
-uint64_t serving_shed_count(const serving *sv)
-{
-	return sv->shed;
-}
-
 int serving_rack_priority(const serving *sv, uint32_t rack)
 {
 	int best = INT_MAX;
@@ -2218,11 +2210,6 @@ uint64_t serving_defer_class(serving *sv, uint32_t cls, bool defer)
 	return n;
 }
 
-uint64_t serving_deferred_count(const serving *sv)
-{
-	return sv->deferred;
-}
-
 double serving_rack_compute_share(serving *sv, uint32_t rack)
 {
 	double c = 0, b = 0;
@@ -2237,11 +2224,3 @@ double serving_rack_compute_share(serving *sv, uint32_t rack)
 	return b > 0 ? c / b : 0;
 }
 
-uint64_t serving_rack_tokens(const serving *sv, uint32_t rack)
-{
-	uint64_t n = 0;
-	RACK_LOOP(sv, rack, j)
-		if (sv->reps[j].rack == rack)
-			n += sv->reps[j].tokens;
-	return n;
-}

@@ -156,8 +156,6 @@ void serving_shed_class(serving *sv, uint32_t cls, bool shed);
  * when it turns false they are routed, their arrival times unchanged (so the
  * wait shows in their latencies).  Returns the requests released. */
 uint64_t serving_defer_class(serving *sv, uint32_t cls, bool defer);
-/* Requests deferred so far (after warm-up). */
-uint64_t serving_deferred_count(const serving *sv);
 /* Pause a rack (its breaker tripped, or it is off): its replicas start no
  * new iteration and routers skip them; resumed when down is false. */
 void serving_set_rack_down(serving *sv, uint32_t rack, bool down);
@@ -171,12 +169,8 @@ int serving_class_priority(const serving *sv, uint32_t cls);
 double serving_rack_compute_share(serving *sv, uint32_t rack);
 /* Requests finished and SLO-met so far (after warm-up). */
 void serving_finished_counts(const serving *sv, uint64_t *finished, uint64_t *slo_met);
-/* Output tokens produced so far by a rack's replicas (at iteration ends). */
-uint64_t serving_rack_tokens(const serving *sv, uint32_t rack);
 /* Output tokens produced so far (all classes, warm-up included). */
 uint64_t serving_tokens_out(const serving *sv);
-/* Requests refused by shedding, after warm-up. */
-uint64_t serving_shed_count(const serving *sv);
 
 /* For tests: every finished request's row goes here too (NULL = off). */
 typedef void (*srv_request_hook)(void *ctx, const rec_request *row);
