@@ -17,7 +17,11 @@
  * (perf_line_sum), so per-request timestamps are identical to running every
  * iteration (naive mode, kept for tests).  An arrival at a busy replica cuts
  * the stretch at the first iteration boundary at or after it, exactly where
- * the naive mode would admit it.
+ * the naive mode would admit it; so does a clock change (a cap, a thermal
+ * limit).  The identity covers the serving model's own decisions: a stretch
+ * draws its mean power (energy exact up to the trapezoid rule), so a power
+ * feedback loop (the facility's budget controller, GPU temperatures) sees
+ * slightly different energy in the two modes and may set different clocks.
  */
 #ifndef FS_SERVING_H
 #define FS_SERVING_H
