@@ -155,6 +155,58 @@ endif
 
 # --- install / clean / tooling ---------------------------------------------
 
+# --- fuzzing (libFuzzer; clang only) ---------------------------------------
+# `make fuzz [FUZZ_SECONDS=60]` builds tests/fuzz/fuzz_*.c with libFuzzer,
+# ASan and UBSan into $(BUILD)/fuzz and runs each on a copy of its corpus.
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+		$(INCLUDES) -I$(BUILD)/gen -Itests/fuzz -DFS_VERSION='"$(VERSION)"' \
+		$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJ) \
+		$(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+.PHONY: fuzz fuzz-check
+fuzz-check:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "fuzz: $(FUZZ_CC) not found; install clang (>= 6) with libFuzzer (Debian: clang, libclang-rt-dev)"; exit 1; }
+	@echo 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' \
+		| $(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null \
+		|| { echo "fuzz: $(FUZZ_CC) cannot link -fsanitize=fuzzer; libFuzzer (libclang_rt.fuzzer) is missing"; exit 1; }
+
+fuzz: fuzz-check
+	@$(MAKE) -s --no-print-directory $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+		rm -rf $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t; \
+		mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/artifacts/$$t; \
+		cp -r tests/fuzz/corpus/$$t/. $(FUZZ_DIR)/corpus/$$t/ 2>/dev/null || true; \
+		echo "== $$t: $(FUZZ_SECONDS) s"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+		$(FUZZ_DIR)/$$t $$dict -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=$(FUZZ_DIR)/artifacts/$$t/ $(FUZZ_DIR)/corpus/$$t \
+			>$(FUZZ_DIR)/$$t.log 2>&1; rc=$$?; \
+		grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED)' $(FUZZ_DIR)/$$t.log | tail -n 1; \
+		grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' $(FUZZ_DIR)/$$t.log; \
+		if [ $$rc -ne 0 ]; then \
+			fail=1; echo "== $$t: FAILED (exit $$rc); log $(FUZZ_DIR)/$$t.log, reproducer in $(FUZZ_DIR)/artifacts/$$t/"; \
+			grep -E 'ERROR: |SUMMARY: |runtime error' $(FUZZ_DIR)/$$t.log | head -n 5; \
+		fi; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "fuzz: a target crashed"; exit 1; fi; \
+	echo "fuzz: no crashes"
+
+-include $(wildcard $(FUZZ_DIR)/obj/*/*.d)
+
 install: $(BUILD)/factorysim
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/factorysim
 	install -m 755 $(BUILD)/factorysim $(DESTDIR)$(PREFIX)/bin/factorysim
