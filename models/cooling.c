@@ -372,24 +372,12 @@ int weather_load_csv(const char *path, weather **out, fs_error *err)
 		return fs_error_set(err, FS_ERR_IO, path, 0, 0, "weather",
 				    "cannot open the weather series; expected a readable file");
 	char line[COOL_CSV_LINE_MAX + 1];
-	size_t len;
 	int lineno = 0, r, rc = FS_OK, ncols = 0;
 	bool first = true;
 	wx_vec v = { 0 };
-	while ((r = textfield_read_line(f, line, sizeof line, &len)) == 1) {
-		lineno++;
-		size_t off = 0;
-		if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
-			off = 3; /* UTF-8 byte order mark */
-		const char *s = line + off;
-		size_t m = len - off;
-		while (m > 0 && textfield_blank(s[m - 1]))
-			m--;
-		size_t lead = 0;
-		while (lead < m && textfield_blank(s[lead]))
-			lead++;
-		if (lead == m || s[lead] == '#')
-			continue; /* blank line or comment */
+	const char *s;
+	size_t m, off;
+	while ((r = textfield_content_line(f, line, sizeof line, &lineno, &s, &m, &off)) == 1) {
 		rc = wx_line(path, lineno, s, m, off, first, &ncols, &v, err);
 		first = false;
 		if (rc)

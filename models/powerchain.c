@@ -599,24 +599,12 @@ int pc_price_read_csv(const char *path, pc_price_point **out, size_t *n, fs_erro
 		return fs_error_set(err, FS_ERR_IO, path, 0, 0, "price",
 				    "cannot open the price series; expected a readable file");
 	char line[PC_CSV_LINE_MAX + 1];
-	size_t len;
 	int lineno = 0, r, rc = FS_OK;
 	bool header_ok = true;
 	price_vec pv = {0};
-	while ((r = textfield_read_line(f, line, sizeof line, &len)) == 1) {
-		lineno++;
-		size_t off = 0;
-		if (lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0)
-			off = 3; /* UTF-8 byte order mark */
-		const char *s = line + off;
-		size_t m = len - off;
-		while (m > 0 && textfield_blank(s[m - 1]))
-			m--;
-		size_t lead = 0;
-		while (lead < m && textfield_blank(s[lead]))
-			lead++;
-		if (lead == m || s[lead] == '#')
-			continue; /* blank line or comment */
+	const char *s;
+	size_t m, off;
+	while ((r = textfield_content_line(f, line, sizeof line, &lineno, &s, &m, &off)) == 1) {
 		rc = price_line(path, lineno, s, m, off, header_ok, &pv, err);
 		header_ok = false;
 		if (rc == -1)

@@ -74,3 +74,30 @@ int textfield_read_line(FILE *f, char *buf, size_t cap, size_t *len)
 	*len = n;
 	return any ? 1 : 0;
 }
+
+int textfield_content_line(FILE *f, char *buf, size_t cap, int *lineno, const char **s,
+			   size_t *n, size_t *col0)
+{
+	size_t len;
+	int r;
+	while ((r = textfield_read_line(f, buf, cap, &len)) == 1) {
+		(*lineno)++;
+		size_t off = 0;
+		if (*lineno == 1 && len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+			off = 3; /* UTF-8 byte order mark */
+		const char *t = buf + off;
+		size_t m = len - off;
+		while (m > 0 && textfield_blank(t[m - 1]))
+			m--;
+		size_t lead = 0;
+		while (lead < m && textfield_blank(t[lead]))
+			lead++;
+		if (lead == m || t[lead] == '#')
+			continue; /* blank line or comment */
+		*s = t;
+		*n = m;
+		*col0 = off;
+		return 1;
+	}
+	return r; /* -1: the line after *lineno did not fit */
+}

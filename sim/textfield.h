@@ -24,6 +24,14 @@ void textfield_quote(char *dst, size_t cap, const char *s, size_t n);
  * 0 at the end of the file, -1 when the line does not fit. */
 int textfield_read_line(FILE *f, char *buf, size_t cap, size_t *len);
 
+/* The next line with content: skips blank lines and '#' comments, drops a
+ * UTF-8 byte-order mark on line 1 and trailing blanks.  *lineno counts every
+ * line read; *s and *n give the content, *col0 the bytes dropped before it
+ * (the mark), for column numbers.  1, 0 at the end, -1 when line *lineno + 1
+ * is too long. */
+int textfield_content_line(FILE *f, char *buf, size_t cap, int *lineno, const char **s,
+			   size_t *n, size_t *col0);
+
 /* A whole field (blanks around it allowed) as a finite plain decimal number:
  * no hex floats, no "inf" or "nan", nothing after the number. */
 bool textfield_number(const char *s, size_t n, double *out);
