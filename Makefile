@@ -43,7 +43,7 @@ WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prot
 ifeq ($(CI),true)
 WARN += -Werror
 endif
-INCLUDES := -I. -Isim -Imodels -Iscenarios -Ioutput
+INCLUDES := -I. -Isim -Imodels -Iscenarios -Ioutput -Irun
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) -fopenmp $(SANFLAGS) \
 	     $(INCLUDES) -I$(BUILD)/gen $(MPI_DEFS) -DFS_VERSION='"$(VERSION)"' \
@@ -52,7 +52,7 @@ LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -fopenmp $(SANFLAGS) -
 TEST_LDLIBS = $(LDLIBS) $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 # The library is every module but the CLI entry point; tests and benches link it.
-LIB_SRC  := $(filter-out sim/main.c,$(wildcard sim/*.c models/*.c scenarios/*.c output/*.c))
+LIB_SRC  := $(filter-out sim/main.c,$(wildcard sim/*.c models/*.c scenarios/*.c output/*.c run/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libfactorysim.a
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -87,7 +87,7 @@ $(BUILD)/gen/version.h: FORCE
 	@cmp -s $@.tmp $@ || mv $@.tmp $@
 	@rm -f $@.tmp
 
-$(BUILD)/obj/sim/main.o: $(BUILD)/gen/version.h
+$(BUILD)/obj/sim/main.o $(BUILD)/obj/run/runner.o: $(BUILD)/gen/version.h
 
 $(BUILD)/factorysim: $(BUILD)/obj/sim/main.o $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)

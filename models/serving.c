@@ -1992,6 +1992,13 @@ int serving_result_record(const srv_result *r, rec_sink *sink, fs_error *err)
 			  "prompt tokens of finished requests per measured second" },
 			{ "goodput_tokens_per_s", x->goodput_tokens_per_s, "1/s",
 			  "output tokens of requests that met their SLOs per second" },
+			{ "tokens_per_s_per_gpu",
+			  r->gpus ? x->output_tokens_per_s / (double)r->gpus : NAN, "1/s",
+			  "output tokens per second per GPU in replicas (throughput axis of the "
+			  "throughput-interactivity frontier)" },
+			{ "tokens_per_s_per_user", x->tpot_mean_s > 0 ? 1.0 / x->tpot_mean_s : NAN, "1/s",
+			  "output tokens per second one request sees while decoding, 1 / mean TPOT "
+			  "(interactivity axis of the frontier)" },
 			{ "ttft_p50", x->ttft_p50_s, "s", "median time to first token" },
 			{ "ttft_p99", x->ttft_p99_s, "s", "p99 time to first token" },
 			{ "tpot_p50", x->tpot_p50_s, "s", "median time per output token" },

@@ -54,6 +54,7 @@
  *  - Serial HDF5 is not thread-safe: callers that record from several threads
  *    (sweep workers) must serialise all recorder calls.
  */
+#include "h5lock.h"
 #include "recorder.h"
 
 #include <fcntl.h>
@@ -753,6 +754,16 @@ static int flush_requests(recorder *r, fs_error *err)
 
 /* --- the rec_sink functions --------------------------------------------- */
 
+/* The sink's entry points that reach HDF5 take the process-wide lock
+ * (h5lock.h); set() and buffered appends stay lock-free. */
+static int flush_locked(recorder *r, int (*flush)(recorder *, fs_error *), fs_error *err)
+{
+	fs_h5_lock();
+	int rc = flush(r, err);
+	fs_h5_unlock();
+	return rc;
+}
+
 static int rec_declare_fn(void *ctx, const char *path, const char *units, const char *desc,
 			  size_t width, fs_error *err)
 {
@@ -855,7 +866,7 @@ static int rec_commit_fn(void *ctx, double t_s, fs_error *err)
 	r->nbuf++;
 	r->last_t = t_s;
 	r->have_t = 1;
-	return r->nbuf == r->chunk_rows ? flush_rows(r, err) : FS_OK;
+	return r->nbuf == r->chunk_rows ? flush_locked(r, flush_rows, err) : FS_OK;
 }
 
 static int rec_event_fn(void *ctx, double t_s, const char *kind, const char *subject, double value,
@@ -876,7 +887,7 @@ static int rec_event_fn(void *ctx, double t_s, const char *kind, const char *sub
 	utf8_copy(e->units, sizeof e->units, units);
 	utf8_copy(e->detail, sizeof e->detail, detail);
 	r->ev_nbuf++;
-	return r->ev_nbuf == r->chunk_rows ? flush_events(r, err) : FS_OK;
+	return r->ev_nbuf == r->chunk_rows ? flush_locked(r, flush_events, err) : FS_OK;
 }
 
 /* The hot path: checks, one packed copy, and a write every chunk_rows rows. */
@@ -898,7 +909,7 @@ static int rec_request_fn(void *ctx, const rec_request *row, fs_error *err)
 				    (unsigned long long)row->id);
 	rq_pack(r->rq_buf + r->rq_nbuf * RQ_ROW, row);
 	r->rq_nbuf++;
-	return r->rq_nbuf == r->chunk_rows ? flush_requests(r, err) : FS_OK;
+	return r->rq_nbuf == r->chunk_rows ? flush_locked(r, flush_requests, err) : FS_OK;
 }
 
 static int rec_classes_fn(void *ctx, const char *const *names, size_t n, fs_error *err)
@@ -982,6 +993,32 @@ static int rec_summary_fn(void *ctx, const char *name, double value, const char 
 	}
 	r->sum[r->nsum++] = copy;
 	return FS_OK;
+}
+
+static int locked_declare(void *ctx, const char *path, const char *units, const char *desc,
+			  size_t width, fs_error *err)
+{
+	fs_h5_lock();
+	int rc = rec_declare_fn(ctx, path, units, desc, width, err);
+	fs_h5_unlock();
+	return rc;
+}
+
+static int locked_classes(void *ctx, const char *const *names, size_t n, fs_error *err)
+{
+	fs_h5_lock();
+	int rc = rec_classes_fn(ctx, names, n, err);
+	fs_h5_unlock();
+	return rc;
+}
+
+static int locked_summary(void *ctx, const char *name, double value, const char *units,
+			  const char *desc, fs_error *err)
+{
+	fs_h5_lock();
+	int rc = rec_summary_fn(ctx, name, value, units, desc, err);
+	fs_h5_unlock();
+	return rc;
 }
 
 /* --- open / close ------------------------------------------------------- */
@@ -1093,8 +1130,8 @@ static int write_meta(recorder *r, const recorder_meta *m, fs_error *err)
 	return rc;
 }
 
-int recorder_open(const char *path, const recorder_meta *meta, const recorder_opts *opts,
-		  recorder **out, fs_error *err)
+static int open_unlocked(const char *path, const recorder_meta *meta, const recorder_opts *opts,
+			 recorder **out, fs_error *err)
 {
 	if (out)
 		*out = NULL;
@@ -1130,8 +1167,8 @@ int recorder_open(const char *path, const recorder_meta *meta, const recorder_op
 		return fs_error_msg(err, FS_ERR_NOMEM, "%s: out of memory", path);
 	}
 	snprintf(r->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-	r->sink = (rec_sink){ r, rec_declare_fn, rec_set_fn, rec_commit_fn, rec_event_fn,
-			      rec_summary_fn, rec_request_fn, rec_classes_fn };
+	r->sink = (rec_sink){ r, locked_declare, rec_set_fn, rec_commit_fn, rec_event_fn,
+			      locked_summary, rec_request_fn, locked_classes };
 
 	/* errors come back through fs_error; the library must not print */
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -1202,7 +1239,7 @@ static int sync_file(const char *p)
 	return rc;
 }
 
-int recorder_close(recorder *r, fs_error *err)
+static int close_unlocked(recorder *r, fs_error *err)
 {
 	if (!r)
 		return FS_OK;
@@ -1238,7 +1275,7 @@ int recorder_close(recorder *r, fs_error *err)
 	return rc;
 }
 
-void recorder_abort(recorder *r)
+static void abort_unlocked(recorder *r)
 {
 	if (!r)
 		return;
@@ -1246,4 +1283,28 @@ void recorder_abort(recorder *r)
 	H5Eclear2(H5E_DEFAULT);
 	unlink(r->tmp);
 	destroy(r);
+}
+
+int recorder_open(const char *path, const recorder_meta *meta, const recorder_opts *opts,
+		  recorder **out, fs_error *err)
+{
+	fs_h5_lock();
+	int rc = open_unlocked(path, meta, opts, out, err);
+	fs_h5_unlock();
+	return rc;
+}
+
+int recorder_close(recorder *r, fs_error *err)
+{
+	fs_h5_lock();
+	int rc = close_unlocked(r, err);
+	fs_h5_unlock();
+	return rc;
+}
+
+void recorder_abort(recorder *r)
+{
+	fs_h5_lock();
+	abort_unlocked(r);
+	fs_h5_unlock();
 }

@@ -33,6 +33,7 @@
 #include "error.h"
 #include "facility.h"
 #include "recorder.h"
+#include "runner.h"
 #include "scenario.h"
 #include "sim.h"
 #include "serving.h"
@@ -56,13 +57,6 @@ static void on_signal(int sig)
 	(void)sig;
 	if (g_running)
 		sim_stop(g_running);
-}
-
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* --- help ----------------------------------------------------------------------- */
@@ -374,48 +368,6 @@ static int cmd_calibrate(int argc, char **argv)
 
 /* --- run ------------------------------------------------------------------------ */
 
-typedef struct run_ctx {
-	rec_sink *sink;
-	bool progress;
-	double wall0, last_print;
-	sim_time end;
-} run_ctx;
-
-static int on_tick(sim *s, void *ctx, sim_time now, fs_error *err)
-{
-	run_ctx *rc = ctx;
-	int r = rec_commit(rc->sink, sim_to_s(now), err);
-	if (r)
-		return r;
-	if (rc->progress) {
-		double w = wall_now();
-		if (w - rc->last_print >= 0.5) {
-			double el = w - rc->wall0;
-			fprintf(stderr, "\r  simulated %9.1f / %.1f s   wall %7.1f s   %6.2f M events/s ",
-				sim_to_s(now), sim_to_s(rc->end), el,
-				el > 0 ? (double)sim_events_processed(s) / el / 1e6 : 0.0);
-			rc->last_print = w;
-		}
-	}
-	return FS_OK;
-}
-
-/* Which GPU figures a run uses: "h200: calibrated; rubin-cpx: datasheet". */
-static void gpu_figures(const scenario *sc, char *buf, size_t n)
-{
-	buf[0] = '\0';
-	for (size_t p = 0; p < sc->serving.n_pools; p++) {
-		const gpu_spec *g = sc->pool_hw[p].gpu;
-		char item[HW_NAME_LEN + 16];
-		snprintf(item, sizeof item, "%s: ", g->name);
-		if (strstr(buf, item))
-			continue;
-		size_t used = strlen(buf);
-		snprintf(buf + used, n - used, "%s%s%s", used ? "; " : "", item,
-			 g->calibrated ? "calibrated" : "datasheet");
-	}
-}
-
 /* JSON string with escapes; scenario names are restricted, but be safe. */
 static void json_str(FILE *f, const char *s)
 {
@@ -440,18 +392,6 @@ static void json_num(FILE *f, double v)
 		fputs("null", f);
 }
 
-typedef struct run_summary {
-	const scenario *sc;
-	const char *output;
-	double wall_s;
-	uint64_t events;
-	bool has_station;
-	station_result st;
-	bool has_serving;
-	srv_result sv;
-	bool has_site;
-	fac_result fac;
-} run_summary;
 
 static void json_class(FILE *f, const srv_class_result *c)
 {
@@ -533,7 +473,7 @@ static void print_json(const run_summary *r)
 			v->calibrated ? "calibrated" : "datasheet roofline (uncalibrated)");
 		json_num(f, v->kv_occupancy_mean);
 		char figures[1024];
-		gpu_figures(r->sc, figures, sizeof figures);
+		runner_gpu_figures(r->sc, figures, sizeof figures);
 		fputs(",\"gpu_figures\":", f);
 		json_str(f, figures);
 		fputs(",\"overall\":", f);
@@ -737,100 +677,10 @@ static void print_text(const run_summary *r)
 	printf("output        %s\n", r->output);
 }
 
-static int run_scenario(const run_opts *o, const scenario *sc, const char *out_path,
-			run_summary *sum, serving **sv_out, fs_error *err)
+static void set_running(sim *s, void *ctx)
 {
-	*sv_out = NULL;
-	char figures[1024];
-	gpu_figures(sc, figures, sizeof figures);
-	recorder_meta meta = { .gpu_figures = figures,
-			       .version = FS_VERSION,
-			       .git_revision = FS_GIT_REV,
-			       .scenario_name = sc->name,
-			       .scenario_file = o->scenario,
-			       .seed = sc->seed,
-			       .replication = sc->replication,
-			       .tick_s = sc->tick_s,
-			       .scenario_given = sc->text_given,
-			       .scenario_resolved = sc->text_resolved };
-	recorder_opts ropts = { .compression = sc->output.compression, .chunk_rows = 1024 };
-	recorder *rec = NULL;
-	/* the workload reads its traces first: a bad trace stops the run before any
-	 * file is created */
-	workload *wl = NULL;
-	int rc = sc->has_serving ? workload_create(sc->classes, sc->n_classes, sc->seed,
-						   sc->replication, &wl, err)
-				 : FS_OK;
-	if (!rc)
-		rc = recorder_open(out_path, &meta, &ropts, &rec, err);
-	if (rc) {
-		workload_destroy(wl);
-		return rc;
-	}
-	rec_sink *sink = recorder_sink(rec);
-
-	sim *s = sim_create(1024);
-	station *st = NULL;
-	serving *sv = NULL;
-	facility *fac = NULL;
-	if (!s) {
-		workload_destroy(wl);
-		recorder_abort(rec);
-		return fs_error_msg(err, FS_ERR_NOMEM, "cannot create the event engine");
-	}
-	if (sc->has_station)
-		rc = station_create(s, &sc->station, sc->seed, sc->replication, sc->warmup_s,
-				    sc->duration_s, sink, &st, err);
-	if (!rc && sc->has_serving)
-		rc = serving_create(s, &sc->serving, sc->pool_hw, wl, sc->seed, sc->replication,
-				    sc->warmup_s, sink, &sv, err);
-	/* the facility ticks after the serving model (registration order) */
-	if (!rc && sc->has_site)
-		rc = facility_create(s, &sc->site, sc->rack_list, sc->n_rack_list, sc->rack_gpus, sv,
-				     sc->warmup_s, sink, &fac, err);
-	run_ctx ctx = { .sink = sink,
-			.progress = !o->quiet && isatty(STDERR_FILENO),
-			.end = sim_from_s(sc->warmup_s + sc->duration_s) };
-	if (!rc) {
-		sim_set_tick(s, sim_from_s(sc->tick_s), 0, on_tick, &ctx);
-		g_running = s;
-		ctx.wall0 = ctx.last_print = wall_now();
-		rc = sim_run(s, ctx.end, err);
-		g_running = NULL;
-		sum->wall_s = wall_now() - ctx.wall0;
-		sum->events = sim_events_processed(s);
-		if (ctx.progress)
-			fputc('\n', stderr);
-	}
-	if (!rc && st) {
-		station_result_get(st, &sum->st);
-		sum->has_station = true;
-		rc = station_result_record(&sum->st, sink, err);
-	}
-	if (!rc && sv) {
-		serving_result(sv, &sum->sv);
-		sum->has_serving = true;
-		rc = serving_result_record(&sum->sv, sink, err);
-	}
-	if (!rc && fac) {
-		facility_result(fac, &sum->fac);
-		sum->has_site = true;
-		rc = facility_result_record(&sum->fac, sink, err);
-	}
-	facility_destroy(fac);
-	if (rc || !sv) {
-		serving_destroy(sv);
-		sv = NULL;
-	}
-	*sv_out = sv; /* kept until the summary is printed: it owns the class results */
-	workload_destroy(wl);
-	station_destroy(st);
-	sim_destroy(s);
-	if (rc) {
-		recorder_abort(rec);
-		return rc;
-	}
-	return recorder_close(rec, err);
+	(void)ctx;
+	g_running = s;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -854,9 +704,12 @@ static int cmd_run(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	run_summary sum = { .sc = &sc, .output = out };
-	serving *sv = NULL;
-	rc = run_scenario(&o, &sc, out, &sum, &sv, &err);
+	run_summary sum;
+	runner_opts ro = { .scenario_file = o.scenario,
+			   .output = out,
+			   .progress = !o.quiet && isatty(STDERR_FILENO),
+			   .running = set_running };
+	rc = runner_run(&sc, &ro, &sum, &err);
 	if (rc) {
 		int status = report(&err);
 		scenario_clear(&sc);
@@ -866,7 +719,7 @@ static int cmd_run(int argc, char **argv)
 		print_json(&sum);
 	else if (!o.quiet)
 		print_text(&sum);
-	serving_destroy(sv);
+	runner_summary_free(&sum);
 	scenario_clear(&sc);
 	return 0;
 }
