@@ -21,6 +21,20 @@
 
 #define YEAR_S (365.25 * 86400.0)
 
+/* Limits on what one run may ask for.  Beyond them a scenario is refused at
+ * validation with the bound in the message, rather than running out of memory
+ * or running for days (the memory estimate, run/memest.h, is the finer check).
+ * They are far above anything the examples do. */
+#define SC_RACKS_MAX 100000         /* racks in the whole site */
+#define SC_TICKS_MAX 1e9            /* control ticks over warm-up + duration */
+#define SC_ARRIVALS_MAX 1e10        /* expected requests over warm-up + duration */
+#define SC_RATE_MAX 1e9             /* arrival rate of one class or station [1/s] */
+#define SC_TOKENS_MAX 2147483648.0  /* lengths in tokens (2^31, as workload.c) */
+#define SC_POWER_MAX 1e11           /* a site's power budget, a stage's rating [W] */
+#define SC_ITER_DECODE_MAX_S 1.0    /* longest decode iteration (perf.c fixed point) */
+#define SC_ITER_MAX_S 1e4           /* longest iteration of any shape */
+#define SC_KV_TOKENS_MAX 1e15       /* KV capacity of one replica [tokens] */
+
 static const char *const arrival_kinds[] = {"poisson", "gamma", NULL};
 static const char *const service_dists[] = {"exponential", "deterministic", "lognormal", NULL};
 
@@ -58,7 +72,14 @@ static void read_station(cfg_map *root, scenario *sc)
 	cfg_int(st, "servers", NULL, 1, 1000000, &servers);
 
 	cfg_map *arr = cfg_map_get(st, "arrival", true);
-	cfg_quantity(arr, "rate", "1/s", NULL, CFG_GT(0), &p->arrival_rate);
+	cfg_quantity(arr, "rate", "1/s", NULL, CFG_GT_LE(0, SC_RATE_MAX), &p->arrival_rate);
+	if (!cfg_status_of(arr) &&
+	    p->arrival_rate * (sc->warmup_s + sc->duration_s) > SC_ARRIVALS_MAX)
+		cfg_fail(arr, "rate",
+			 "%.3g /s over %.3g s of warm-up + duration is %.3g requests; expected at "
+			 "most %.0e (a lower rate or a shorter run)",
+			 p->arrival_rate, sc->warmup_s + sc->duration_s,
+			 p->arrival_rate * (sc->warmup_s + sc->duration_s), SC_ARRIVALS_MAX);
 	cfg_enum(arr, "process", arrival_kinds, &def_poisson, &p->arrival_kind);
 	p->arrival_cv = 1.0;
 	if (p->arrival_kind == STATION_GAMMA)
@@ -146,7 +167,7 @@ static void read_racks(cfg_map *root, scenario *sc)
 		scenario_racks *r = &sc->racks[i];
 		int64_t count = 0;
 		cfg_string(m, "type", NULL, r->type, sizeof r->type);
-		cfg_int(m, "count", NULL, 1, 1000000, &count);
+		cfg_int(m, "count", NULL, 1, SC_RACKS_MAX, &count);
 		if (!cfg_status_of(root) && !catalog_rack(&sc->cat, r->type))
 			cfg_fail(m, "type", "unknown rack type '%s'; expected one of the catalog's "
 					    "racks (factorysim catalog racks)",
@@ -161,8 +182,9 @@ static void read_racks(cfg_map *root, scenario *sc)
 		total += (uint64_t)sc->racks[i].count;
 	if (cfg_status_of(root))
 		return;
-	if (total > 10000000) {
-		cfg_fail(root, "racks", "%" PRIu64 " racks; expected at most 10,000,000", total);
+	if (total > SC_RACKS_MAX) {
+		cfg_fail(root, "racks", "%" PRIu64 " racks in all; expected 1 to %d", total,
+			 SC_RACKS_MAX);
 		return;
 	}
 	sc->rack_list = calloc(total ? total : 1, sizeof *sc->rack_list);
@@ -192,6 +214,56 @@ static int racks_of(const scenario *sc, const char *type)
 		if (!strcmp(sc->racks[i].type, type))
 			n += sc->racks[i].count;
 	return n;
+}
+
+/* The serving engine times iterations in fixed point (perf.h): a decode
+ * iteration must stay under about 2 s for a fast-forwarded stretch of them to
+ * fit in 64 bits, and any iteration under about 1e5 s; the KV block count is
+ * an integer too.  Catalog figures far from any real GPU (a bandwidth of 1 B/s,
+ * a petabyte of HBM) break those, so the worst batch a pool can form is timed
+ * here, at the lowest clock a power cap may set. */
+static void check_pool_scale(cfg_map *m, const srv_pool_params *p, const srv_pool_hw *hw,
+			     const perf_model *pm)
+{
+	double kv = perf_kv_capacity_tokens(pm, p->kv_reserve);
+	if (!(kv <= SC_KV_TOKENS_MAX)) {
+		cfg_fail(m, "model", "a replica holds %.3g KV tokens; expected at most %.0e (check "
+				     "the GPU memory and the model's KV size in the catalog)",
+			 kv, SC_KV_TOKENS_MAX);
+		return;
+	}
+	const gpu_spec *g = hw->gpu;
+	double fmin = g->clock_max_hz > 0 ? g->clock_min_hz / g->clock_max_hz : 0.1;
+	if (!(fmin > 0 && fmin <= 1))
+		fmin = 0.1;
+	double ctx = (double)p->max_seqs * hw->llm->max_context;
+	if (kv > 0 && ctx > kv)
+		ctx = kv;
+	perf_batch dec = { .decode_seqs = p->max_seqs, .decode_ctx = (uint64_t)ctx };
+	double t_dec = perf_iteration(pm, &dec, fmin, NULL);
+	if (!(t_dec <= SC_ITER_DECODE_MAX_S)) {
+		cfg_fail(m, "batching", "a full decode iteration (%u sequences, %.3g KV tokens) "
+					"takes %.3g s at the lowest clock; expected at most %g s (check "
+					"the GPU's memory_bandwidth and flops in the catalog, or max_seqs)",
+			 p->max_seqs, ctx, t_dec, SC_ITER_DECODE_MAX_S);
+		return;
+	}
+	uint64_t n = p->chunk_tokens ? p->chunk_tokens : p->max_batch_tokens;
+	if (n > p->max_batch_tokens)
+		n = p->max_batch_tokens;
+	double off = hw->llm->max_context > (double)n ? hw->llm->max_context - (double)n : 0;
+	perf_batch pf = { .prefill_tokens = p->max_batch_tokens,
+			  .prefill_pairs = (uint64_t)((double)p->max_batch_tokens *
+						      (off + ((double)n + 1) / 2)),
+			  .prefill_seqs = (uint32_t)((p->max_batch_tokens + n - 1) / n),
+			  .decode_seqs = dec.decode_seqs,
+			  .decode_ctx = dec.decode_ctx };
+	double t_pf = perf_iteration(pm, &pf, fmin, NULL);
+	if (!(t_pf <= SC_ITER_MAX_S))
+		cfg_fail(m, "batching", "a full prefill iteration (%u tokens) takes %.3g s at the "
+					"lowest clock; expected at most %g s (check the GPU's flops in "
+					"the catalog, or max_tokens)",
+			 p->max_batch_tokens, t_pf, SC_ITER_MAX_S);
 }
 
 static void read_pool(cfg_map *m, scenario *sc, srv_pool_params *p, srv_pool_hw *hw)
@@ -280,8 +352,8 @@ static void read_pool(cfg_map *m, scenario *sc, srv_pool_params *p, srv_pool_hw 
 	cfg_quantity(kv, "prefix_cache", "1", &prefix, CFG_BETWEEN(0, 0.9), &p->prefix_share);
 	cfg_enum(kv, "preemption", preempts, &def_pre, &p->preemption);
 	cfg_map *off = cfg_map_get(kv, "offload", false);
-	cfg_quantity(off, "capacity", "B", &zero_d, CFG_GE(0), &p->offload_bytes);
-	cfg_quantity(off, "bandwidth", "B/s", &off_bw, CFG_GT(0), &p->offload_bw);
+	cfg_quantity(off, "capacity", "B", &zero_d, CFG_BETWEEN(0, 1e15), &p->offload_bytes);
+	cfg_quantity(off, "bandwidth", "B/s", &off_bw, CFG_BETWEEN(1e6, 1e15), &p->offload_bw);
 	cfg_close(off);
 	cfg_close(kv);
 	if (cfg_status_of(m))
@@ -295,6 +367,8 @@ static void read_pool(cfg_map *m, scenario *sc, srv_pool_params *p, srv_pool_hw 
 	else if (perf_init(&pm, hw->gpu, hw->llm, p->tp, p->pp, p->ep, p->dp_attention,
 			   p->tp * p->pp > hw->rack->nvlink_domain, &e))
 		cfg_fail(m, "model", "%s", e.message);
+	else
+		check_pool_scale(m, p, hw, &pm);
 	cfg_close(m);
 }
 
@@ -305,8 +379,11 @@ static void read_serving(cfg_map *root, scenario *sc)
 	const double zero = 0, lat = 10e-6;
 	cfg_bool(m, "naive", &no, &sc->serving.naive);
 	cfg_map *kt = cfg_map_get(m, "kv_transfer", false);
-	cfg_quantity(kt, "bandwidth", "B/s", &zero, CFG_GE(0), &sc->serving.kv_transfer_bw);
-	cfg_quantity(kt, "latency", "s", &lat, CFG_GE(0), &sc->serving.kv_transfer_latency_s);
+	cfg_quantity(kt, "bandwidth", "B/s", &zero, CFG_BETWEEN(0, 1e15), &sc->serving.kv_transfer_bw);
+	cfg_quantity(kt, "latency", "s", &lat, CFG_BETWEEN(0, 3600), &sc->serving.kv_transfer_latency_s);
+	if (!cfg_status_of(kt) && sc->serving.kv_transfer_bw > 0 && sc->serving.kv_transfer_bw < 1e6)
+		cfg_fail(kt, "bandwidth", "%g B/s; expected 0 (the GPUs' own links) or 1 MB/s to 1 PB/s",
+			 sc->serving.kv_transfer_bw);
 	cfg_close(kt);
 	cfg_map *list = cfg_list(m, "pools", true);
 	size_t n = cfg_len(list);
@@ -338,13 +415,39 @@ static void read_length(cfg_map *m, const char *key, scenario *sc, wl_length_par
 		}
 		cfg_enum(x, "column", columns, &def_col, &l->empirical_column);
 	} else {
-		cfg_quantity(x, "mean", "1", &def_mean, CFG_GE(1), &l->mean);
+		cfg_quantity(x, "mean", "1", &def_mean, CFG_BETWEEN(1, SC_TOKENS_MAX), &l->mean);
 		if (l->kind == WL_LOGNORMAL)
-			cfg_quantity(x, "cv", "1", &one, CFG_GE(0), &l->cv);
+			cfg_quantity(x, "cv", "1", &one, CFG_BETWEEN(0, 100), &l->cv);
 	}
-	cfg_quantity(x, "min", "1", &one, CFG_GE(1), &l->min);
-	cfg_quantity(x, "max", "1", &zero, CFG_GE(0), &l->max);
+	cfg_quantity(x, "min", "1", &one, CFG_BETWEEN(1, SC_TOKENS_MAX), &l->min);
+	cfg_quantity(x, "max", "1", &zero, CFG_BETWEEN(0, SC_TOKENS_MAX), &l->max);
+	if (!cfg_status_of(x) && l->max > 0 && l->max < l->min)
+		cfg_fail(x, "max", "max %.0f is below min %.0f; expected 0 (no maximum) or at least min",
+			 l->max, l->min);
 	cfg_close(x);
+}
+
+/* Read a trace class's file now: validate then reports a bad trace, and the
+ * request count and memory limits know its rate.  The replay rate follows
+ * workload.c: one pass lasts span + mean gap, scaled by time_scale. */
+static void measure_trace(cfg_map *a, scenario *sc, size_t i)
+{
+	const wl_trace_params *t = &sc->classes[i].trace;
+	wl_trace_row *rows = NULL;
+	size_t n = 0;
+	fs_error e;
+	fs_error_clear(&e);
+	if (wl_trace_read(t->path, t->format, &rows, &n, &e)) {
+		char msg[1024];
+		fs_error_format(&e, msg, sizeof msg);
+		cfg_fail(a, "file", "%s", msg);
+		return;
+	}
+	double span = n ? rows[n - 1].t_s - rows[0].t_s : 0;
+	double period = (span + (n > 1 ? span / (double)(n - 1) : 0)) * t->time_scale;
+	free(rows);
+	sc->trace_requests[i] = (double)n * t->rate_multiplier;
+	sc->trace_rate[i] = period > 0 ? sc->trace_requests[i] / period : 0;
 }
 
 static void read_class(cfg_map *m, scenario *sc, wl_class_params *c)
@@ -368,13 +471,14 @@ static void read_class(cfg_map *m, scenario *sc, wl_class_params *c)
 	cfg_map *a = cfg_map_get(m, "arrival", true);
 	cfg_enum(a, "process", processes, &def_proc, &c->arrival);
 	if (c->arrival != WL_TRACE)
-		cfg_quantity(a, "rate", "1/s", NULL, CFG_GT(0), &c->rate);
+		cfg_quantity(a, "rate", "1/s", NULL, CFG_GT_LE(0, SC_RATE_MAX), &c->rate);
 	if (c->arrival == WL_GAMMA)
 		cfg_quantity(a, "cv", "1", &one, CFG_GT_LE(0, 100), &c->cv);
 	if (c->arrival == WL_DIURNAL) {
 		cfg_quantity(a, "amplitude", "1", &half, CFG_BETWEEN(0, 1), &c->diurnal_amplitude);
-		cfg_quantity(a, "period", "s", &day, CFG_GT(0), &c->diurnal_period_s);
-		cfg_quantity(a, "phase", "s", &zero, CFG_ANY, &c->diurnal_phase_s);
+		cfg_quantity(a, "period", "s", &day, CFG_GT_LE(0, 10 * YEAR_S), &c->diurnal_period_s);
+		cfg_quantity(a, "phase", "s", &zero, CFG_BETWEEN(-10 * YEAR_S, 10 * YEAR_S),
+			     &c->diurnal_phase_s);
 	}
 	if (c->arrival == WL_TRACE) {
 		char file[WL_PATH_LEN];
@@ -383,10 +487,12 @@ static void read_class(cfg_map *m, scenario *sc, wl_class_params *c)
 			check_readable(a, "file", c->trace.path);
 		}
 		cfg_enum(a, "format", formats, &def_fmt, &c->trace.format);
-		cfg_quantity(a, "time_scale", "1", &one, CFG_GT(0), &c->trace.time_scale);
+		cfg_quantity(a, "time_scale", "1", &one, CFG_GT_LE(0, 1e6), &c->trace.time_scale);
 		cfg_quantity(a, "rate_multiplier", "1", &one, CFG_GT_LE(0, 1000),
 			     &c->trace.rate_multiplier);
 		cfg_bool(a, "loop", &no, &c->trace.loop);
+		if (!cfg_status_of(a))
+			measure_trace(a, sc, (size_t)(c - sc->classes));
 	}
 	cfg_close(a);
 	if (c->arrival != WL_TRACE) {
@@ -399,14 +505,14 @@ static void read_class(cfg_map *m, scenario *sc, wl_class_params *c)
 	c->session.enabled = cfg_present(ses);
 	if (c->session.enabled) {
 		const double turns = 3;
-		cfg_quantity(ses, "turns", "1", &turns, CFG_GE(1), &c->session.turns_mean);
-		cfg_quantity(ses, "think", "s", &think, CFG_GE(0), &c->session.think_mean_s);
+		cfg_quantity(ses, "turns", "1", &turns, CFG_BETWEEN(1, 1e6), &c->session.turns_mean);
+		cfg_quantity(ses, "think", "s", &think, CFG_BETWEEN(0, 1e9), &c->session.think_mean_s);
 		read_length(ses, "input", sc, &c->session.turn_input, 200);
 	}
 	cfg_close(ses);
 	cfg_map *slo = cfg_map_get(m, "slo", false);
-	cfg_quantity(slo, "ttft", "s", &zero, CFG_GE(0), &c->slo_ttft_s);
-	cfg_quantity(slo, "tpot", "s", &zero, CFG_GE(0), &c->slo_tpot_s);
+	cfg_quantity(slo, "ttft", "s", &zero, CFG_BETWEEN(0, 10 * YEAR_S), &c->slo_ttft_s);
+	cfg_quantity(slo, "tpot", "s", &zero, CFG_BETWEEN(0, 10 * YEAR_S), &c->slo_tpot_s);
 	cfg_close(slo);
 	cfg_int(m, "priority", &zero_i, -1000, 1000, &v);
 	c->priority = (int)v;
@@ -438,6 +544,31 @@ static void read_workload(cfg_map *root, scenario *sc)
 					     "a pool with this model and role both or prefill",
 				 c->model);
 	}
+	/* requests the run would generate (a session's turns count one each) */
+	double span = sc->warmup_s + sc->duration_s, total = 0, worst = 0;
+	size_t iworst = 0;
+	for (size_t i = 0; i < sc->n_classes && !cfg_status_of(root); i++) {
+		const wl_class_params *c = &sc->classes[i];
+		double turns = c->session.enabled ? c->session.turns_mean : 1;
+		double k = c->rate * turns * span;
+		if (c->arrival == WL_TRACE) {
+			/* a trace replays its rows (a looping one without end) */
+			k = sc->trace_rate[i] * span;
+			if (!c->trace.loop && !(k <= sc->trace_requests[i]))
+				k = sc->trace_requests[i];
+		}
+		total += k;
+		if (k > worst)
+			worst = k, iworst = i;
+	}
+	if (!cfg_status_of(root) && total > SC_ARRIVALS_MAX) {
+		cfg_map *a = cfg_map_get(cfg_item_map(list, iworst), "arrival", false);
+		cfg_fail(a, sc->classes[iworst].arrival == WL_TRACE ? "time_scale" : "rate",
+			 "about %.3g requests over %.3g s of warm-up + duration (all classes, "
+			 "session turns included); expected at most %.0e (a lower rate, a larger "
+			 "trace time_scale or a shorter run)",
+			 total, span, SC_ARRIVALS_MAX);
+	}
 }
 
 static const char *const policies[] = { "static", "proportional", "priority", NULL };
@@ -463,24 +594,35 @@ static void read_cooling(cfg_map *root, scenario *sc)
 	cfg_quantity(m, "supply", "degC", &supply, CFG_BETWEEN(5, 70), &c->supply_c);
 	cfg_quantity(m, "rack_dt", "K", &rack_dt, CFG_BETWEEN(1, 40), &c->rack_dt_k);
 	double design = sc->site.budget_w;
-	cfg_quantity(m, "design_heat", "W", &design, CFG_GT(0), &c->design_heat_w);
+	if (design > SC_POWER_MAX)
+		design = SC_POWER_MAX;
+	cfg_quantity(m, "design_heat", "W", &design, CFG_BETWEEN(1, SC_POWER_MAX), &c->design_heat_w);
 
 	cfg_map *cdu = cfg_map_get(m, "cdu", false);
 	cfg_int(cdu, "racks", &four, 1, 100000, &v);
 	c->racks_per_cdu = (int)v;
-	cfg_quantity(cdu, "capacity", "W", &cap, CFG_GT(0), &c->cdu_capacity_w);
+	cfg_quantity(cdu, "capacity", "W", &cap, CFG_BETWEEN(1, 1e9), &c->cdu_capacity_w);
 	cfg_quantity(cdu, "approach", "K", &appr, CFG_BETWEEN(0.1, 30), &c->cdu_approach_k);
 	double pump = pump_share * c->cdu_capacity_w;
 	cfg_quantity(cdu, "pump", "W", &pump, CFG_GE(0), &c->cdu_pump_w);
-	cfg_quantity(cdu, "volume", "m^3", &tcs_vol, CFG_GT(0), &c->tcs_volume_m3);
+	if (!cfg_status_of(cdu) && c->cdu_pump_w > c->cdu_capacity_w)
+		cfg_fail(cdu, "pump", "%.6g W is above the CDU's capacity %.6g W; expected 0 to the "
+				      "capacity",
+			 c->cdu_pump_w, c->cdu_capacity_w);
+	cfg_quantity(cdu, "volume", "m^3", &tcs_vol, CFG_BETWEEN(1e-4, 1000), &c->tcs_volume_m3);
 	cfg_close(cdu);
 
 	cfg_map *fl = cfg_map_get(m, "facility", false);
 	cfg_quantity(fl, "dt", "K", &fac_dt, CFG_BETWEEN(1, 40), &c->fac_dt_k);
+	if (!cfg_status_of(fl) && !(c->fac_dt_k < c->rack_dt_k + c->cdu_approach_k))
+		cfg_fail(fl, "dt", "%g K is not below rack_dt + the CDU approach, %g K; expected a "
+				   "smaller rise (a counterflow CDU cannot heat the facility water "
+				   "above the secondary return)",
+			 c->fac_dt_k, c->rack_dt_k + c->cdu_approach_k);
 	double vol = fac_vol_per_mw * c->design_heat_w / 1e6;
 	if (vol < 1)
 		vol = 1;
-	cfg_quantity(fl, "volume", "m^3", &vol, CFG_GT(0), &c->fac_volume_m3);
+	cfg_quantity(fl, "volume", "m^3", &vol, CFG_BETWEEN(1e-3, 1e6), &c->fac_volume_m3);
 	cfg_quantity(fl, "pumps", "1", &fac_pump, CFG_BETWEEN(0, 0.2), &c->fac_pump_share);
 	cfg_close(fl);
 
@@ -489,11 +631,16 @@ static void read_cooling(cfg_map *root, scenario *sc)
 	cfg_quantity(rj, "approach", "K", &rej_appr, CFG_BETWEEN(0.5, 30), &c->rej_approach_k);
 	cfg_quantity(rj, "fans", "1", &rej_fan, CFG_BETWEEN(0, 0.2), &c->rej_fan_share);
 	if (c->rejection == COOL_TOWER)
-		cfg_quantity(rj, "cycles", "1", &cycles, CFG_GT_LE(1, 20), &c->tower_cycles);
+		cfg_quantity(rj, "cycles", "1", &cycles, CFG_BETWEEN(1.01, 20), &c->tower_cycles);
 	cfg_bool(rj, "trim_chiller", &yes, &c->trim_chiller);
 	cfg_quantity(rj, "chiller_eta", "1", &eta, CFG_GT_LE(0, 1), &c->chiller_eta);
 	double ch_cap = c->design_heat_w;
-	cfg_quantity(rj, "chiller_capacity", "W", &ch_cap, CFG_GE(0), &c->chiller_capacity_w);
+	cfg_quantity(rj, "chiller_capacity", "W", &ch_cap, CFG_BETWEEN(0, SC_POWER_MAX),
+		     &c->chiller_capacity_w);
+	if (!cfg_status_of(rj) && c->trim_chiller && c->chiller_capacity_w < 1)
+		cfg_fail(rj, "chiller_capacity", "%g W with a trim chiller; expected at least 1 W "
+						 "(or trim_chiller: false)",
+			 c->chiller_capacity_w);
 	cfg_close(rj);
 
 	cfg_map *air = cfg_map_get(m, "air", false);
@@ -502,8 +649,8 @@ static void read_cooling(cfg_map *root, scenario *sc)
 	cfg_close(air);
 
 	cfg_map *gp = cfg_map_get(m, "gpu", false);
-	cfg_quantity(gp, "tau", "s", &tau, CFG_GT(0), &c->gpu_tau_s);
-	cfg_quantity(gp, "throttle_band", "K", &band, CFG_GT(0), &c->throttle_band_k);
+	cfg_quantity(gp, "tau", "s", &tau, CFG_GT_LE(0, 1e5), &c->gpu_tau_s);
+	cfg_quantity(gp, "throttle_band", "K", &band, CFG_BETWEEN(0.01, 100), &c->throttle_band_k);
 	cfg_close(gp);
 
 	/* ambient: a weather file, or a synthetic day */
@@ -548,8 +695,9 @@ static void read_cooling(cfg_map *root, scenario *sc)
 		cfg_enum(x, "kind", kinds, &def_kind, &sc->site.faults[i].kind);
 		cfg_int(x, "cdu", &zero, 0, 1000000, &v);
 		sc->site.faults[i].cdu = (int)v;
-		cfg_quantity(x, "at", "s", NULL, CFG_GE(0), &sc->site.faults[i].at_s);
-		cfg_quantity(x, "repair", "s", &hour, CFG_GT(0), &sc->site.faults[i].repair_s);
+		cfg_quantity(x, "at", "s", NULL, CFG_BETWEEN(0, 20 * YEAR_S), &sc->site.faults[i].at_s);
+		cfg_quantity(x, "repair", "s", &hour, CFG_GT_LE(0, 20 * YEAR_S),
+			     &sc->site.faults[i].repair_s);
 		/* what is left: pump flow (a backup pump), or rejection capacity */
 		cfg_quantity(x, sc->site.faults[i].kind == 1 ? "left" : "backup", "1", &none,
 			     CFG_BETWEEN(0, 1), &sc->site.faults[i].backup_share);
@@ -579,7 +727,7 @@ static void read_site(cfg_map *root, scenario *sc)
 	fac_params *f = &sc->site;
 	const double zero = 0, overhead = 0.10;
 	cfg_map *m = cfg_map_get(root, "site", true);
-	cfg_quantity(m, "power_budget", "W", NULL, CFG_GT(0), &f->budget_w);
+	cfg_quantity(m, "power_budget", "W", NULL, CFG_GT_LE(0, SC_POWER_MAX), &f->budget_w);
 	cfg_quantity(m, "cooling_overhead", "1", &overhead, CFG_BETWEEN(0, 2), &f->cooling_overhead);
 	cfg_quantity(m, "price", "$/J", &zero, CFG_ANY, &f->flat_price);
 	if (cfg_has(m, "price_file")) {
@@ -604,11 +752,11 @@ static void read_site(cfg_map *root, scenario *sc)
 	for (size_t i = 0; i < n && !cfg_status_of(m); i++) {
 		cfg_map *e = cfg_item_map(ev, i);
 		pc_grid_event *g = &sc->grid_events[i];
-		cfg_quantity(e, "at", "s", NULL, CFG_GE(0), &g->start_s);
-		cfg_quantity(e, "for", "s", NULL, CFG_GT(0), &g->duration_s);
+		cfg_quantity(e, "at", "s", NULL, CFG_BETWEEN(0, 20 * YEAR_S), &g->start_s);
+		cfg_quantity(e, "for", "s", NULL, CFG_GT_LE(0, 20 * YEAR_S), &g->duration_s);
 		cfg_quantity(e, "budget", "1", NULL, CFG_BETWEEN(0, 1), &g->level);
-		cfg_quantity(e, "notice", "s", &zero, CFG_GE(0), &g->notice_s);
-		cfg_quantity(e, "ramp", "s", &zero, CFG_GE(0), &g->ramp_s);
+		cfg_quantity(e, "notice", "s", &zero, CFG_BETWEEN(0, 20 * YEAR_S), &g->notice_s);
+		cfg_quantity(e, "ramp", "s", &zero, CFG_BETWEEN(0, 20 * YEAR_S), &g->ramp_s);
 		cfg_close(e);
 		f->n_events = i + 1;
 	}
@@ -639,7 +787,7 @@ static void read_site(cfg_map *root, scenario *sc)
 		const double noload = 0.005, k = 0.01, r = 0.01, alarm = 0.9, trip = 1.25,
 			     trip_after = 60, reset = 3600;
 		cfg_string(st, "name", NULL, p->name, sizeof p->name);
-		cfg_quantity(st, "rating", "W", NULL, CFG_GT(0), &p->rating_w);
+		cfg_quantity(st, "rating", "W", NULL, CFG_GT_LE(0, SC_POWER_MAX), &p->rating_w);
 		cfg_int(st, "units", &one_unit, 1, 100000, &units);
 		p->units = (int)units;
 		cfg_enum(st, "redundancy", redundancies, &def_red, &p->redundancy);
@@ -648,8 +796,13 @@ static void read_site(cfg_map *root, scenario *sc)
 		cfg_quantity(st, "r", "1", &r, CFG_BETWEEN(0, 0.5), &p->r_quadratic);
 		cfg_quantity(st, "alarm", "1", &alarm, CFG_GT_LE(0, 2), &p->alarm_share);
 		cfg_quantity(st, "trip", "1", &trip, CFG_BETWEEN(1, 3), &p->trip_share);
-		cfg_quantity(st, "trip_after", "s", &trip_after, CFG_GE(0), &p->trip_after_s);
-		cfg_quantity(st, "reset_after", "s", &reset, CFG_GT(0), &p->reset_after_s);
+		cfg_quantity(st, "trip_after", "s", &trip_after, CFG_BETWEEN(0, 20 * YEAR_S),
+			     &p->trip_after_s);
+		cfg_quantity(st, "reset_after", "s", &reset, CFG_GT_LE(0, 20 * YEAR_S),
+			     &p->reset_after_s);
+		if (!cfg_status_of(st) && p->alarm_share > p->trip_share)
+			cfg_fail(st, "alarm", "alarm %.0f %% is above trip %.0f %%; expected alarm <= trip",
+				 100 * p->alarm_share, 100 * p->trip_share);
 		cfg_close(st);
 		f->n_chain = i + 1;
 	}
@@ -658,12 +811,23 @@ static void read_site(cfg_map *root, scenario *sc)
 	if (f->has_battery) {
 		const double rt = 0.9, lo = 0.1, hi = 1.0;
 		pc_battery_params *bp = &f->battery;
-		cfg_quantity(b, "capacity", "J", NULL, CFG_GT(0), &bp->capacity_j);
-		cfg_quantity(b, "power", "W", NULL, CFG_GT(0), &bp->power_w);
+		cfg_quantity(b, "capacity", "J", NULL, CFG_GT_LE(0, 1e18), &bp->capacity_j);
+		cfg_quantity(b, "power", "W", NULL, CFG_GT_LE(0, SC_POWER_MAX), &bp->power_w);
 		cfg_quantity(b, "round_trip", "1", &rt, CFG_GT_LE(0, 1), &bp->round_trip);
-		cfg_quantity(b, "soc_min", "1", &lo, CFG_BETWEEN(0, 1), &bp->soc_min);
+		cfg_quantity(b, "soc_min", "1", &lo, (cfg_range){ CFG_HAS_MIN | CFG_HAS_MAX | CFG_MAX_EXCL, 0, 1 },
+			     &bp->soc_min);
 		cfg_quantity(b, "soc_max", "1", &hi, CFG_BETWEEN(0, 1), &bp->soc_max);
-		cfg_quantity(b, "initial", "1", &hi, CFG_BETWEEN(0, 1), &bp->soc_initial);
+		if (!cfg_status_of(b) && !(bp->soc_max > bp->soc_min))
+			cfg_fail(b, "soc_max", "soc_max %.0f %% is not above soc_min %.0f %%; expected "
+					       "soc_min < soc_max",
+				 100 * bp->soc_max, 100 * bp->soc_min);
+		double init = bp->soc_max;
+		cfg_quantity(b, "initial", "1", &init, CFG_BETWEEN(0, 1), &bp->soc_initial);
+		if (!cfg_status_of(b) &&
+		    !(bp->soc_initial >= bp->soc_min && bp->soc_initial <= bp->soc_max))
+			cfg_fail(b, "initial", "initial %.0f %% is outside soc_min %.0f %% to soc_max "
+					       "%.0f %%; expected a charge between them",
+				 100 * bp->soc_initial, 100 * bp->soc_min, 100 * bp->soc_max);
 	}
 	cfg_close(b);
 	cfg_map *df = cfg_map_get(pw, "defer", false);
@@ -676,7 +840,7 @@ static void read_site(cfg_map *root, scenario *sc)
 	}
 	cfg_close(df);
 	cfg_map *rk = cfg_map_get(pw, "racks", false);
-	cfg_quantity(rk, "boot_time", "s", &boot, CFG_GE(0), &f->boot_s);
+	cfg_quantity(rk, "boot_time", "s", &boot, CFG_BETWEEN(0, 86400), &f->boot_s);
 	cfg_quantity(rk, "boot_power", "1", &boot_share, CFG_BETWEEN(0, 1), &f->boot_power_share);
 	cfg_close(rk);
 	cfg_close(pw);
@@ -727,8 +891,14 @@ static int read_schema(cfg *c, scenario *sc, fs_error *err)
 	cfg_uint64(root, "replication", &zero, 0, UINT32_MAX, &replication);
 	sc->replication = (uint32_t)replication;
 	cfg_quantity(root, "duration", "s", NULL, CFG_GT_LE(0, 10 * YEAR_S), &sc->duration_s);
-	cfg_quantity(root, "warmup", "s", &no_warmup, CFG_GE(0), &sc->warmup_s);
+	cfg_quantity(root, "warmup", "s", &no_warmup, CFG_BETWEEN(0, 10 * YEAR_S), &sc->warmup_s);
 	cfg_quantity(root, "control_tick", "s", &one_second, CFG_BETWEEN(1e-3, 3600), &sc->tick_s);
+	if (!cfg_status(c) && (sc->warmup_s + sc->duration_s) / sc->tick_s > SC_TICKS_MAX)
+		cfg_fail(root, "control_tick",
+			 "%.3g s of warm-up + duration is %.3g ticks of %g s; expected at most %.0e "
+			 "ticks (a longer control_tick or a shorter run)",
+			 sc->warmup_s + sc->duration_s, (sc->warmup_s + sc->duration_s) / sc->tick_s,
+			 sc->tick_s, SC_TICKS_MAX);
 	if (!cfg_status(c))
 		read_output(root, sc);
 	if (!cfg_status(c) && cfg_has(root, "station"))

@@ -72,6 +72,10 @@ typedef struct scenario {
 	weather *weather;        /* the cooling plant's ambient (owned) */
 	char *text_given;        /* the main file as given, includes appended (owned) */
 	char *text_resolved;     /* resolved YAML (owned) */
+	/* trace classes, measured when the scenario is loaded (0 for the others):
+	 * the mean replay rate and the requests in one pass, multiplier applied */
+	double trace_rate[SC_MAX_CLASSES];     /* [1/s] */
+	double trace_requests[SC_MAX_CLASSES];
 } scenario;
 
 /* Load path, apply nsets overrides of the form "a.b.c=value" (validated like
