@@ -32,6 +32,7 @@
 #include "catalog.h"
 #include "error.h"
 #include "facility.h"
+#include "memest.h"
 #include "recorder.h"
 #include "runner.h"
 #include "scenario.h"
@@ -68,7 +69,7 @@ typedef struct verb_help {
 static const verb_help HELP[] = {
 	{ "run",
 	  "factorysim run SCENARIO [-o FILE] [--seed N] [--set PATH=VALUE]... "
-	  "[--summary text|json] [--quiet]",
+	  "[--summary text|json] [--quiet] [--keep-partial] [--memory-limit SIZE] [--force]",
 	  "Run a scenario and write its HDF5 file.\n"
 	  "  -o FILE            output file (default: the scenario's output.file, else NAME.h5)\n"
 	  "  --seed N           override the scenario's seed\n"
@@ -76,7 +77,15 @@ static const verb_help HELP[] = {
 	  "                     or --set station.servers=8; validated like the file\n"
 	  "  --summary FORMAT   print the summary as text (default) or one JSON object\n"
 	  "  --quiet            no progress and no summary table\n"
-	  "The file is written under a temporary name and renamed when the run succeeds.\n"
+	  "  --keep-partial     on SIGINT/SIGTERM, keep the file so far, marked partial\n"
+	  "                     (root attributes complete = 0, partial = 1, stopped_at_s)\n"
+	  "  --memory-limit SIZE  refuse a run whose estimated peak memory is above SIZE\n"
+	  "                     (e.g. 8GB, 512MiB; default 75 % of physical memory)\n"
+	  "  --force            run whatever the memory estimate says\n"
+	  "The file is written under a temporary name (FILE.tmp.PID) and renamed when the\n"
+	  "run succeeds; an interrupted run leaves an earlier FILE untouched (unless\n"
+	  "--keep-partial), and a killed one at most a stray FILE.tmp.PID, which the next\n"
+	  "run to FILE removes when its process is gone.\n"
 	  "Exit status: 0 ok, 1 the run failed or was interrupted, 2 bad usage or input.\n" },
 	{ "validate", "factorysim validate SCENARIO [--set PATH=VALUE]... [--resolved]",
 	  "Check a scenario without running it.  With --resolved, print the scenario with\n"
@@ -159,6 +168,9 @@ typedef struct run_opts {
 	size_t nsets;
 	char seed_set[64];
 	bool json, quiet, resolved;
+	size_t memory_limit;  /* --memory-limit [B]; 0 = 75 % of physical memory */
+	bool force;           /* --force: run whatever the memory estimate says */
+	bool keep_partial;    /* --keep-partial: an interrupted run keeps its file */
 } run_opts;
 
 static int parse_opts(const char *verb, int argc, char **argv, run_opts *o)
@@ -198,6 +210,16 @@ static int parse_opts(const char *verb, int argc, char **argv, run_opts *o)
 					return usage_error(verb, "--summary takes text or json, got '%s'",
 							   v);
 			}
+		} else if (is_run && !strcmp(a, "--memory-limit")) {
+			if (!v || memest_parse_size(v, &o->memory_limit))
+				return usage_error(verb, "--memory-limit takes a size such as 8GB or "
+							 "512MiB, got '%s'",
+						   v ? v : "");
+			i++;
+		} else if (is_run && !strcmp(a, "--force")) {
+			o->force = true;
+		} else if (is_run && !strcmp(a, "--keep-partial")) {
+			o->keep_partial = true;
 		} else if (is_run && !strcmp(a, "--quiet")) {
 			o->quiet = true;
 		} else if (!is_run && !strcmp(a, "--resolved")) {
@@ -248,9 +270,18 @@ static int cmd_validate(int argc, char **argv)
 		return status;
 	if (o.resolved)
 		fputs(sc.text_resolved ? sc.text_resolved : "", stdout);
-	else
+	else {
 		printf("%s: ok (scenario '%s', %.6g s after %.6g s warm-up)\n", o.scenario, sc.name,
 		       sc.duration_s, sc.warmup_s);
+		size_t est, lim = memest_default_limit();
+		char terms[400], e[32], l[32];
+		runner_estimate_memory(&sc, &est, terms, sizeof terms);
+		memest_format(est, e, sizeof e);
+		memest_format(lim, l, sizeof l);
+		printf("memory: about %s (%zu B) at peak, estimated; run refuses above %s (75 %% of "
+		       "physical memory) unless --force: %s\n",
+		       e, est, l, terms);
+	}
 	scenario_clear(&sc);
 	return 0;
 }
@@ -692,6 +723,11 @@ static int cmd_run(int argc, char **argv)
 		return rc;
 	fs_error err;
 	fs_error_clear(&err);
+	if (memest_check(&sc, o.memory_limit, o.force, &err)) {
+		int status = report(&err);
+		scenario_clear(&sc);
+		return status;
+	}
 
 	char def_out[sizeof sc.name + 8];
 	snprintf(def_out, sizeof def_out, "%s.h5", sc.name);
