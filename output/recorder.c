@@ -57,10 +57,13 @@
 #include "h5lock.h"
 #include "recorder.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1101,6 +1104,7 @@ static int write_meta(recorder *r, const recorder_meta *m, fs_error *err)
 	    attr_num(root, "replication", H5T_STD_U32LE, H5T_NATIVE_UINT32, &m->replication) < 0 ||
 	    attr_num(root, "tick_s", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->tick_s) < 0 ||
 	    attr_num(root, "complete", H5T_STD_I32LE, H5T_NATIVE_INT, &complete) < 0 ||
+	    attr_num(root, "partial", H5T_STD_I32LE, H5T_NATIVE_INT, &complete) < 0 ||
 	    attr_str(root, "gpu_figures", m->gpu_figures ? m->gpu_figures : "") < 0)
 		return h5_fail(r, err, "/", "write root attributes");
 
@@ -1128,6 +1132,55 @@ static int write_meta(recorder *r, const recorder_meta *m, fs_error *err)
 	if (rc == FS_OK)
 		rc = requests_create(r, err);
 	return rc;
+}
+
+/* A run killed by SIGKILL (or a crash) leaves PATH.tmp.PID behind, never a
+ * file under PATH.  Before PATH is written again, such files whose process is
+ * gone are removed; a live writer's (another run to the same PATH on this
+ * host) is left alone.  Best effort: errors are ignored. */
+static void remove_stale_tmp(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t dlen = slash ? (size_t)(slash - path) : 1;
+	char *dir = malloc(dlen + strlen(base) + 64 + 2);
+	if (!dir)
+		return;
+	if (!slash)
+		strcpy(dir, ".");
+	else if (dlen == 0)
+		strcpy(dir, "/");
+	else
+		snprintf(dir, dlen + 1, "%s", path);
+	DIR *d = opendir(dir);
+	if (!d) {
+		free(dir);
+		return;
+	}
+	size_t blen = strlen(base);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *n = e->d_name;
+		if (strncmp(n, base, blen) || strncmp(n + blen, ".tmp.", 5))
+			continue;
+		const char *digits = n + blen + 5;
+		char *end;
+		long pid = strtol(digits, &end, 10);
+		if (end == digits || *end || *digits == '-' || *digits == '+' || pid <= 0 ||
+		    pid == (long)getpid())
+			continue;
+		errno = 0;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		char *full = malloc(strlen(dir) + strlen(n) + 2);
+		if (full) {
+			sprintf(full, "%s/%s", dir, n);
+			unlink(full);
+			free(full);
+		}
+	}
+	closedir(d);
+	free(dir);
 }
 
 static int open_unlocked(const char *path, const recorder_meta *meta, const recorder_opts *opts,
@@ -1167,6 +1220,7 @@ static int open_unlocked(const char *path, const recorder_meta *meta, const reco
 		return fs_error_msg(err, FS_ERR_NOMEM, "%s: out of memory", path);
 	}
 	snprintf(r->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+	remove_stale_tmp(path);
 	r->sink = (rec_sink){ r, locked_declare, rec_set_fn, rec_commit_fn, rec_event_fn,
 			      locked_summary, rec_request_fn, locked_classes };
 
@@ -1239,7 +1293,21 @@ static int sync_file(const char *p)
 	return rc;
 }
 
-static int close_unlocked(recorder *r, fs_error *err)
+/* Mark the file as the partial result of an interrupted run: complete stays
+ * 0, partial = 1 and stopped_at_s = the simulated time reached. */
+static int mark_partial(recorder *r, double stopped_at_s, fs_error *err)
+{
+	int one = 1;
+	hid_t a = H5Aopen(r->file, "partial", H5P_DEFAULT);
+	int rc = FS_OK;
+	if (a < 0 || H5Awrite(a, H5T_NATIVE_INT, &one) < 0 ||
+	    attr_num(r->file, "stopped_at_s", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &stopped_at_s) < 0)
+		rc = h5_fail(r, err, "/", "set attributes partial and stopped_at_s");
+	close_id(&a, H5Aclose);
+	return rc;
+}
+
+static int close_unlocked(recorder *r, bool partial, double stopped_at_s, fs_error *err)
 {
 	if (!r)
 		return FS_OK;
@@ -1254,7 +1322,9 @@ static int close_unlocked(recorder *r, fs_error *err)
 		rc = flush_requests(r, err);
 	if (rc == FS_OK && !r->have_classes && attr_str_array(r->rq_dset, "classes", NULL, 0) < 0)
 		rc = h5_fail(r, err, "/requests", "write attribute classes");
-	if (rc == FS_OK) {
+	if (rc == FS_OK && partial)
+		rc = mark_partial(r, stopped_at_s, err);
+	else if (rc == FS_OK) {
 		int one = 1;
 		hid_t a = H5Aopen(r->file, "complete", H5P_DEFAULT);
 		if (a < 0 || H5Awrite(a, H5T_NATIVE_INT, &one) < 0)
@@ -1297,7 +1367,15 @@ int recorder_open(const char *path, const recorder_meta *meta, const recorder_op
 int recorder_close(recorder *r, fs_error *err)
 {
 	fs_h5_lock();
-	int rc = close_unlocked(r, err);
+	int rc = close_unlocked(r, false, 0, err);
+	fs_h5_unlock();
+	return rc;
+}
+
+int recorder_close_partial(recorder *r, double stopped_at_s, fs_error *err)
+{
+	fs_h5_lock();
+	int rc = close_unlocked(r, true, stopped_at_s, err);
 	fs_h5_unlock();
 	return rc;
 }

@@ -11,6 +11,8 @@
  * Layout (DESIGN.md, "Output"):
  *   /                    attrs: program, version, git_revision, scenario_name,
  *                        scenario_file, seed, replication, tick_s, complete,
+ *                        partial (1: an interrupted run's results so far, with
+ *                        stopped_at_s, the simulated time reached),
  *                        gpu_figures (calibrated or datasheet, per GPU used)
  *   /scenario/given      the YAML as given (string dataset)
  *   /scenario/resolved   the resolved YAML, every default filled in
@@ -73,6 +75,11 @@ rec_sink *recorder_sink(recorder *r);
  * rename it to its final path.  Frees r whether or not it succeeds; on
  * failure the temporary file is removed. */
 int recorder_close(recorder *r, fs_error *err);
+
+/* The same for an interrupted run whose results so far are worth keeping:
+ * flush, leave complete = 0, set the root attributes partial = 1 and
+ * stopped_at_s (the simulated time reached), close and rename into place. */
+int recorder_close_partial(recorder *r, double stopped_at_s, fs_error *err);
 
 /* Close and delete the temporary file; the final path is left untouched.
  * Frees r.  NULL is a no-op. */

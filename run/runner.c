@@ -177,6 +177,8 @@ int runner_run(const scenario *sc, const runner_opts *o, run_summary *sum, fs_er
 	if (!rc && sc->has_site)
 		rc = facility_create(s, &sc->site, sc->rack_list, sc->n_rack_list, sc->rack_gpus, sv,
 				     sc->warmup_s, sink, &fac, err);
+	fs_error interrupted = { .code = FS_OK };
+	double stopped_s = 0;
 	tick_ctx ctx = { .sink = sink,
 			 .progress = o->progress,
 			 .end = sim_from_s(sc->warmup_s + sc->duration_s) };
@@ -188,6 +190,12 @@ int runner_run(const scenario *sc, const runner_opts *o, run_summary *sum, fs_er
 		rc = sim_run(s, ctx.end, err);
 		if (o->running)
 			o->running(NULL, o->running_ctx);
+		if (rc == FS_ERR_INTERRUPTED && o->keep_partial && rec) {
+			/* go on as if the run had ended here, and close it partial */
+			interrupted = *err;
+			stopped_s = sim_to_s(sim_now(s));
+			rc = FS_OK;
+		}
 		sum->wall_s = wall_now() - ctx.wall0;
 		sum->events = sim_events_processed(s);
 		if (ctx.progress)
@@ -220,6 +228,18 @@ int runner_run(const scenario *sc, const runner_opts *o, run_summary *sum, fs_er
 	if (rc) {
 		recorder_abort(rec);
 		return rc;
+	}
+	if (interrupted.code) {
+		rc = recorder_close_partial(rec, stopped_s, err);
+		runner_summary_free(sum);
+		if (rc)
+			return rc;
+		*err = interrupted;
+		size_t k = strlen(err->message);
+		snprintf(err->message + k, sizeof err->message - k,
+			 "; the results so far are in %s, marked partial (complete = 0, partial = 1)",
+			 o->output);
+		return FS_ERR_INTERRUPTED;
 	}
 	rc = recorder_close(rec, err);
 	if (rc)

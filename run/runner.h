@@ -51,11 +51,16 @@ typedef struct runner_opts {
 	 * a signal handler can sim_stop() it */
 	void (*running)(sim *s, void *ctx);
 	void *running_ctx;
+	/* interrupted (sim_stop): keep the file, its summary so far, marked
+	 * partial (recorder_close_partial), instead of removing it */
+	bool keep_partial;
 } runner_opts;
 
 /* Run sc.  On success sum is filled (free it with runner_summary_free) and
  * the file, if any, is in place.  On failure or interruption the temporary
- * file is removed and an earlier file under the output name is untouched. */
+ * file is removed and an earlier file under the output name is untouched;
+ * except with keep_partial, where an interrupted run's file is closed as a
+ * partial file under the output name and FS_ERR_INTERRUPTED is returned. */
 int runner_run(const scenario *sc, const runner_opts *o, run_summary *sum, fs_error *err);
 
 void runner_summary_free(run_summary *sum);

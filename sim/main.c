@@ -52,10 +52,12 @@
 #define MAX_SETS 256
 
 static sim *volatile g_running; /* the engine a signal should stop */
+static volatile sig_atomic_t g_stop; /* a signal came, maybe before the engine ran */
 
 static void on_signal(int sig)
 {
 	(void)sig;
+	g_stop = 1;
 	if (g_running)
 		sim_stop(g_running);
 }
@@ -712,6 +714,8 @@ static void set_running(sim *s, void *ctx)
 {
 	(void)ctx;
 	g_running = s;
+	if (s && g_stop) /* the signal came while the run was being set up */
+		sim_stop(s);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -744,7 +748,8 @@ static int cmd_run(int argc, char **argv)
 	runner_opts ro = { .scenario_file = o.scenario,
 			   .output = out,
 			   .progress = !o.quiet && isatty(STDERR_FILENO),
-			   .running = set_running };
+			   .running = set_running,
+			   .keep_partial = o.keep_partial };
 	rc = runner_run(&sc, &ro, &sum, &err);
 	if (rc) {
 		int status = report(&err);

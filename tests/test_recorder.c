@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <hdf5.h>
@@ -860,6 +861,99 @@ static void test_abort_keeps_existing_file(void **state)
 	assert_no_open_ids();
 }
 
+/* An interrupted run's file: flushed, renamed into place, complete = 0,
+ * partial = 1, stopped_at_s; every committed row is there.  A complete file
+ * has partial = 0. */
+static void test_close_partial(void **state)
+{
+	(void)state;
+	char path[256];
+	path_in(path, sizeof path, "partial.h5");
+	recorder_meta m = test_meta();
+	recorder_opts o = { 1, 16 };
+	recorder *r = NULL;
+	fs_error err;
+	assert_int_equal(recorder_open(path, &m, &o, &r, &err), FS_OK);
+	rec_sink *s = recorder_sink(r);
+	int id = rec_declare(s, "a", "W", "something", 3, &err);
+	assert_true(id >= 0);
+	for (int i = 0; i < 37; i++) { /* two chunks written, five rows buffered */
+		rec_set(s, id, 2, i);
+		assert_int_equal(rec_commit(s, i, &err), FS_OK);
+	}
+	assert_int_equal(rec_summary(s, "so_far", 1.5, "1", "a summary so far", &err), FS_OK);
+	char tmp[300];
+	snprintf(tmp, sizeof tmp, "%s", recorder_tmp_path(r));
+	assert_int_equal(recorder_close_partial(r, 36.5, &err), FS_OK);
+	assert_false(exists(tmp));
+	hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	assert_true(f >= 0);
+	int complete = -1, partial = -1;
+	double stopped = 0;
+	read_num_attr(f, "complete", H5T_NATIVE_INT, &complete);
+	read_num_attr(f, "partial", H5T_NATIVE_INT, &partial);
+	read_num_attr(f, "stopped_at_s", H5T_NATIVE_DOUBLE, &stopped);
+	assert_int_equal(complete, 0);
+	assert_int_equal(partial, 1);
+	assert_true(stopped == 36.5);
+	hsize_t dims[2] = { 0, 0 };
+	double *v = read_doubles(f, "/timeseries/a", 2, dims);
+	assert_int_equal((int)dims[0], 37);
+	assert_true(v[36 * 3 + 2] == 36);
+	free(v);
+	H5Fclose(f);
+
+	/* a complete file says partial = 0 */
+	path_in(path, sizeof path, "whole.h5");
+	assert_int_equal(recorder_open(path, &m, &o, &r, &err), FS_OK);
+	assert_int_equal(rec_commit(recorder_sink(r), 0.0, &err), FS_OK);
+	assert_int_equal(recorder_close(r, &err), FS_OK);
+	f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	assert_true(f >= 0);
+	read_num_attr(f, "complete", H5T_NATIVE_INT, &complete);
+	read_num_attr(f, "partial", H5T_NATIVE_INT, &partial);
+	assert_int_equal(complete, 1);
+	assert_int_equal(partial, 0);
+	assert_false(H5Aexists(f, "stopped_at_s") > 0);
+	H5Fclose(f);
+	assert_no_open_ids();
+}
+
+/* A stray PATH.tmp.PID of a process that is gone (kill -9) is removed when
+ * PATH is opened again; a live process's is not, nor other names. */
+static void test_stale_tmp_removed(void **state)
+{
+	(void)state;
+	char path[256], dead[320], live[320], other[320];
+	path_in(path, sizeof path, "stale.h5");
+	/* a pid that is not running: a child that has exited and been reaped */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	snprintf(dead, sizeof dead, "%s.tmp.%ld", path, (long)pid);
+	snprintf(live, sizeof live, "%s.tmp.%ld", path, (long)getppid());
+	snprintf(other, sizeof other, "%s.tmp.12x", path);
+	const char *files[] = { dead, live, other };
+	for (int i = 0; i < 3; i++) {
+		FILE *fp = fopen(files[i], "wb");
+		assert_non_null(fp);
+		fclose(fp);
+	}
+	recorder_meta m = test_meta();
+	recorder *r = NULL;
+	fs_error err;
+	assert_int_equal(recorder_open(path, &m, NULL, &r, &err), FS_OK);
+	assert_false(exists(dead));
+	assert_true(exists(live));
+	assert_true(exists(other));
+	recorder_abort(r);
+	unlink(live);
+	unlink(other);
+	assert_no_open_ids();
+}
+
 /* Compare one double dataset of two files bit for bit (NaN included). */
 static void same_dataset(hid_t a, hid_t b, const char *name, int rank)
 {
@@ -1245,6 +1339,8 @@ int main(void)
 		cmocka_unit_test(test_hdf5_failure_is_sticky),
 		cmocka_unit_test(test_requests_misuse),
 		cmocka_unit_test(test_requests_failure_is_sticky),
+		cmocka_unit_test(test_close_partial),
+		cmocka_unit_test(test_stale_tmp_removed),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
