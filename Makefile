@@ -3,6 +3,8 @@
 #   make              build build/factorysim (and the benchmarks' binaries)
 #   make run          install missing Debian packages, build, run the quickstart example
 #   make test         build and run every test (unit, scenario, bad input, HDF5, examples)
+#   make memcheck     valgrind memcheck on the examples and the bad-input path
+#   make fuzz         libFuzzer on the input parsers (clang; FUZZ_SECONDS per target)
 #   make bench        run the benchmarks and print their figures
 #   make install      install the program under $(PREFIX) (default /usr/local)
 #   make clean        remove build/
@@ -65,7 +67,7 @@ NVCC     ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2
 FORCE:
 # keep the objects of tests and benches (intermediate files of chained rules)
 .SECONDARY:
-.PHONY: FORCE all run test bench install uninstall clean deps format lint unit-tests cuda-check calibration-bench
+.PHONY: FORCE all run test memcheck bench install uninstall clean deps format lint unit-tests cuda-check calibration-bench
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/factorysim $(BENCH_BIN)
@@ -99,6 +101,16 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(TEST_LDLIBS)
 
+# The fuzz targets with a plain main() (tests/fuzz/replay_main.c), built by
+# the ordinary compiler: `make test` replays the crash reproducers and the
+# seed corpora through them (tests/t_fuzz_replay.sh).
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+REPLAY_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
+$(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay_main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/obj/tests/fuzz/%.o: ALL_CFLAGS += -Itests/fuzz
+
 # --- the two commands -------------------------------------------------------
 
 deps:
@@ -109,9 +121,15 @@ run: deps
 	./$(BUILD)/factorysim run examples/quickstart/quickstart.yaml -o $(BUILD)/quickstart.h5
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TEST_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(REPLAY_BIN)
 	@$(MAKE) --no-print-directory cuda-check
 	@sh tests/run.sh $(BUILD)
+
+# valgrind memcheck on the examples (shortened), the bad-input path and an
+# interrupted run: tests/memcheck.sh.  Without SAN=1.
+memcheck: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/memcheck.sh $(BUILD)
 
 # --- benchmarks -------------------------------------------------------------
 
@@ -230,4 +248,4 @@ lint:
 		--error-exitcode=1 $(INCLUDES) sim models scenarios output bench
 
 # every object's header dependencies: library, CLI, tests and benches
--include $(wildcard $(BUILD)/obj/*/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/obj/*/*/*.d)

@@ -5,6 +5,7 @@
 
 #include "calibrate.h"
 #include "error.h"
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

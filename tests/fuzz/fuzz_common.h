@@ -1,5 +1,7 @@
-/* Shared helper for the file-based fuzz targets: write the input to a
- * temporary file in /dev/shm (or $TMPDIR) and return its path. */
+/* Shared by the fuzz targets: the libFuzzer entry points (also called by
+ * replay_main.c, which replays inputs without libFuzzer, e.g. under gcc in
+ * `make test`), and a helper for the file-based targets that writes the input
+ * to a temporary file in /dev/shm (or /tmp) and returns its path. */
 #ifndef FUZZ_COMMON_H
 #define FUZZ_COMMON_H
 
@@ -9,7 +11,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static int fuzz_write_temp(const uint8_t *data, size_t size, char path[64])
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static inline int fuzz_write_temp(const uint8_t *data, size_t size, char path[64])
 {
 	snprintf(path, 64, "/dev/shm/fsfuzz-XXXXXX");
 	int fd = mkstemp(path);

@@ -5,7 +5,19 @@
 #include <string.h>
 
 #include "error.h"
+#include "fuzz_common.h"
 #include "scenario.h"
+
+/* A scenario may name any path as a trace or include (/dev/stdin, a FIFO):
+ * stdin is /dev/null so that reading it ends at once. */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (!freopen("/dev/null", "r", stdin))
+		abort();
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "units.h"
 
 static const char *const k_units[] = {"W",   "MW",  "s",      "min",   "h",  "%",
