@@ -119,10 +119,16 @@ int cmd_sweep(int argc, char **argv)
 	bool plan_only = false, shard_given = false;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool attached = !strncmp(a, "-j", 2) && a[2]; /* -j4 as make takes it */
+		if (attached) {
+			v = a + 2;
+			a = "-j";
+		}
 		if (!strcmp(a, "-o") || !strcmp(a, "-j") || !strcmp(a, "--shard")) {
 			if (!v)
 				return usage("option %s needs a value", a);
-			i++;
+			if (!attached)
+				i++;
 			if (!strcmp(a, "-o")) {
 				out = v;
 			} else if (!strcmp(a, "-j")) {
