@@ -259,7 +259,8 @@ int h5r_attr_strings(h5r *f, const char *obj, const char *name, char ***out, siz
 		char *raw = calloc((size_t)(count ? count : 1), sz + 1);
 		mem = H5Tcopy(H5T_C_S1);
 		if (!raw || mem < 0 || H5Tset_size(mem, sz + 1) < 0 ||
-		    H5Tset_strpad(mem, H5T_STR_NULLTERM) < 0 || H5Aread(a, mem, raw) < 0) {
+		    H5Tset_strpad(mem, H5T_STR_NULLTERM) < 0 ||
+		    H5Tset_cset(mem, H5Tget_cset(type)) < 0 || H5Aread(a, mem, raw) < 0) {
 			free(raw);
 			free(v);
 			rc = raw ? h5fail(f, err, where, "read") : nomem(err);
@@ -374,6 +375,7 @@ int h5r_read_text(h5r *f, const char *path, char **text, fs_error *err)
 	if (H5Tis_variable_str(type) > 0) {
 		char *raw = NULL;
 		if (mem < 0 || H5Tset_size(mem, H5T_VARIABLE) < 0 ||
+		    H5Tset_cset(mem, H5Tget_cset(type)) < 0 ||
 		    H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, &raw) < 0) {
 			rc = h5fail(f, err, path, "read");
 			goto done;
@@ -389,6 +391,7 @@ int h5r_read_text(h5r *f, const char *path, char **text, fs_error *err)
 		}
 		if (mem < 0 || H5Tset_size(mem, sz + 1) < 0 ||
 		    H5Tset_strpad(mem, H5T_STR_NULLTERM) < 0 ||
+		    H5Tset_cset(mem, H5Tget_cset(type)) < 0 ||
 		    H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
 			free(raw);
 			rc = h5fail(f, err, path, "read");
@@ -684,6 +687,8 @@ static int read_field(h5r *f, const char *path, hid_t d, hid_t ftype, const char
 		c->kind = H5R_STR;
 		mem = H5Tcopy(H5T_C_S1);
 		vlen = H5Tis_variable_str(mt) > 0;
+		/* the library converts neither ASCII <-> UTF-8 nor fixed <-> variable */
+		H5Tset_cset(mem, H5Tget_cset(mt));
 		if (vlen) {
 			H5Tset_size(mem, H5T_VARIABLE);
 			elem = sizeof(char *);
