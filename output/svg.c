@@ -86,7 +86,8 @@ void svg_format_value(char *buf, size_t n, double v, const char *units, int digi
 		e3 = e3_of(v);
 	else if (cls == U_SECONDS && fabs(v) < 1)
 		e3 = e3_of(v);
-	if (cls == U_COUNT && e3 < 0)
+	/* counts below 10,000 read better in full: 6218, not 6.22k */
+	if (cls == U_COUNT && (e3 < 0 || fabs(v) < 1e4))
 		e3 = 0;
 	char num[64];
 	for (int tries = 0; tries < 2; tries++) {
@@ -200,7 +201,7 @@ static void axis_labels(svg_axis *a)
 		e3 = e3_of(m);
 	else if (cls == U_SECONDS && m < 1)
 		e3 = e3_of(m);
-	if (cls == U_COUNT && e3 < 0)
+	if (cls == U_COUNT && (e3 < 0 || m < 1e4))
 		e3 = 0;
 	a->scale = pow(10, -e3);
 	snprintf(a->prefix, sizeof a->prefix, "%s", prefix_of(e3));
@@ -344,7 +345,11 @@ void svg_axis_label(const svg_axis *a, double v, char *buf, size_t n)
 	}
 	snprintf(num, sizeof num, "%.*f", a->decimals, v * a->scale);
 	fix_negative_zero(num);
-	snprintf(buf, n, "%s%s", num, a->suffix);
+	/* a bare zero needs no prefix: "0", not "0k" */
+	if (unit_class(a->units) == U_COUNT && a->kind != SVG_AXIS_TIME && v == 0)
+		snprintf(buf, n, "0");
+	else
+		snprintf(buf, n, "%s%s", num, a->suffix);
 }
 
 /* --- escaping and colours ---------------------------------------------------------- */
@@ -899,15 +904,15 @@ void svg_hline(svg_chart *c, double y, const char *color, const char *dash, cons
 	}
 }
 
-void svg_text(svg_chart *c, double x, double y, const char *anchor, const char *color,
-	      const char *text)
+void svg_text(svg_chart *c, double x, double y, double dx, double dy, const char *anchor,
+	      const char *color, const char *text)
 {
 	if (!c->body || !text)
 		return;
 	fprintf(c->body,
 		"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"11\" fill=\"%s\" "
 		"stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">",
-		svg_px(c, x), svg_py(c, y), anchor ? anchor : "start", color ? color : "#333");
+		svg_px(c, x) + dx, svg_py(c, y) + dy, anchor ? anchor : "start", color ? color : "#333");
 	svg_escape(c->body, text);
 	fputs("</text>\n", c->body);
 }

@@ -168,9 +168,9 @@ void svg_hline(svg_chart *c, double y, const char *color, const char *dash, cons
 void svg_heatmap(svg_chart *c, const double *t, const double *z, size_t rows, size_t cols,
 		 double zlo, double zhi, bool use_max, const char *zunits, const char *ztitle);
 
-/* A free text at data coordinates. */
-void svg_text(svg_chart *c, double x, double y, const char *anchor, const char *color,
-	      const char *text);
+/* A free text at data coordinates, moved by (dx, dy) pixels. */
+void svg_text(svg_chart *c, double x, double y, double dx, double dy, const char *anchor,
+	      const char *color, const char *text);
 
 /* The i-th colour of the palette (10 colours, cycled). */
 const char *svg_color(size_t i);
