@@ -769,7 +769,7 @@ static void fmt_num(char *buf, size_t n, double v)
 		if (fabs(v) >= 1)
 			snprintf(buf, n, "%.0f", v);
 		else
-			snprintf(buf, n, "%.3e", v);
+			snprintf(buf, n, "%.3g", v);
 	}
 }
 

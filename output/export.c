@@ -168,7 +168,7 @@ static void export_timeseries(h5r *f, exporter *o)
 	size_t n = 0;
 	fs_error err;
 	int rc = h5r_list(f, "/timeseries", &ds, &n, &err);
-	if (rc == H5R_ABSENT)
+	if (rc == H5R_ABSENT || (rc == 0 && n == 0))
 		return;
 	if (rc) {
 		o->status = report_err(&err);
@@ -329,6 +329,9 @@ static void export_table(h5r *f, exporter *o, const char *obj, const char *file)
 			if (sweep)
 				u = sweep_units(col->name, pn, npu == np ? pu : NULL, np, mn,
 						nmu == nm ? mu : NULL, nm);
+			/* /events says so in its `units` attribute, not per field */
+			if (!strcmp(obj, "/events") && !strcmp(col->name, "time"))
+				u = "s";
 			if (c)
 				fputc(',', out);
 			put_head(out, col->name, u);
@@ -481,11 +484,11 @@ int cmd_export(int argc, char **argv)
 	h5r *f = NULL;
 	if (h5r_open(file, &f, &err))
 		return report_err(&err);
-	if (!h5r_exists(f, "/timeseries") && !h5r_exists(f, "/summary") &&
+	if (!h5r_exists(f, "/timeseries/time") && !h5r_exists(f, "/summary") &&
 	    !h5r_exists(f, "/sweep") && !h5r_exists(f, "/requests")) {
 		h5r_close(f);
 		return errorf(2,
-			      "%s: nothing to export: no /timeseries, /summary, /requests or /sweep "
+			      "%s: nothing to export: no /timeseries/time, /summary, /requests or /sweep "
 			      "(not a factorysim run or sweep file)",
 			      file);
 	}
