@@ -396,10 +396,11 @@ static void run_header(ctx *c)
 /* --- run: charts ------------------------------------------------------------------------- */
 
 /* Grid events from /events: a notice says "budget to X % for D s from t = S s". */
-static void shade_events(ctx *c, svg_chart *ch)
+static void shade_events(ctx *c, svg_chart *ch, bool text)
 {
 	if (isfinite(c->warmup_s) && c->warmup_s > 0)
-		svg_vspan(ch, c->t[0], c->warmup_s, "#888888", 0.10, "warm-up", NULL);
+		svg_vspan(ch, c->t[0], c->warmup_s, "#888888", 0.10, text ? "warm-up" : NULL,
+			  text ? NULL : "warm-up");
 	const char *names[] = { "time", "kind", "detail" };
 	h5r_table ev;
 	if (h5r_table_read(c->h, "/events", names, 3, &ev, NULL))
@@ -412,14 +413,15 @@ static void shade_events(ctx *c, svg_chart *ch)
 		if (strncmp(kd->s[r], "grid_event", 10) || !strcmp(kd->s[r], "grid_event_end"))
 			continue;
 		double pct, dur, start;
-		char text[64];
+		char label[64];
 		if (sscanf(dt->s[r], "budget to %lf %% for %lf s from t = %lf s", &pct, &dur, &start) ==
 		    3) {
-			snprintf(text, sizeof text, "grid event: budget %.0f %%", pct);
-			svg_vspan(ch, start, start + dur, "#e15759", 0.12, text, "grid event");
+			snprintf(label, sizeof label, "grid event: budget %.0f %%", pct);
+			svg_vspan(ch, start, start + dur, "#e15759", 0.12, text ? label : NULL,
+				  "grid event");
 		} else {
 			double t0 = h5r_col_value(tm, r);
-			svg_vspan(ch, t0, t0, "#e15759", 0.6, kd->s[r], "grid event");
+			svg_vspan(ch, t0, t0, "#e15759", 0.6, text ? kd->s[r] : NULL, "grid event");
 		}
 	}
 	h5r_table_clear(&ev);
@@ -454,7 +456,7 @@ static void chart_power(ctx *c)
 		range_of(budget, c->nt, &lo, &hi);
 		svg_axis_time(&ch.x, c->t[0], c->t[c->nt - 1], NULL);
 		svg_axis_linear(&ch.y, 0, hi * 1.04, "power", "W", true, true);
-		shade_events(c, &ch);
+		shade_events(c, &ch, true);
 		svg_band(&ch, c->t, NULL, it, c->nt, "#4e79a7", 0.75, SVG_BAND_MEAN, "IT");
 		if (loss)
 			svg_band(&ch, c->t, it, s1, c->nt, "#f28e2b", 0.75, SVG_BAND_MEAN,
@@ -504,7 +506,7 @@ static void chart_tokens(ctx *c)
 		range_of(good, c->nt, &lo, &hi);
 		svg_axis_time(&ch.x, c->t[0], c->t[c->nt - 1], NULL);
 		svg_axis_linear(&ch.y, 0, hi * 1.04, "tokens per second", "1/s", true, true);
-		shade_events(c, &ch);
+		shade_events(c, &ch, true);
 		svg_line(&ch, c->t, out, c->nt, "#4e79a7", 1.6, NULL, "output tokens/s");
 		if (good)
 			svg_line(&ch, c->t, good, c->nt, "#59a14f", 1.6, NULL, "goodput tokens/s");
@@ -592,7 +594,8 @@ static void chart_temps(ctx *c)
 		}
 		svg_axis_time(&ch.x, c->t[0], c->t[c->nt - 1], NULL);
 		svg_axis_linear(&ch.y, lo - 1, hi + 2, "temperature", "degC", true, false);
-		shade_events(c, &ch);
+		/* the limits' labels run along the top: no span labels there */
+		shade_events(c, &ch, false);
 		if (tmax) {
 			svg_band(&ch, c->t, tmin, tmax, rows, "#f28e2b", 0.25, SVG_BAND_ENVELOPE,
 				 "GPU range over racks");

@@ -303,7 +303,7 @@ void svg_axis_time(svg_axis *a, double lo_s, double hi_s, const char *title)
 	}
 	double su = span / unit, step = 0;
 	for (size_t i = 0; cand && cand[i] > 0; i++)
-		if (su / cand[i] <= 8.0) {
+		if (su / cand[i] <= 8.2) { /* 24 h and one tick still in 3 h steps */
 			step = cand[i];
 			break;
 		}
