@@ -29,3 +29,7 @@ echo "== serving-bench: 512 Llama-3.1-8B replicas on 64 HGX H100, Azure-shaped r
 "$BUILD/serving_bench" || exit 1
 echo "== the same in naive per-iteration mode (the fast-forward's reference) =="
 "$BUILD/serving_bench" --naive --set duration=30s || exit 1
+
+echo
+echo "== report: a day of 1,000 racks (bench/report-1000-racks.yaml) =="
+sh bench/report_bench.sh "$BUILD" || exit 1
