@@ -117,12 +117,14 @@ int h5r_open(const char *path, h5r **out, fs_error *err)
 	}
 	f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
 	if (f->file < 0) {
-		h5fail(f, err, "/", "open the file");
-		h5r_close(f);
 		/* a damaged or truncated file is bad input, not a library failure */
-		if (err)
-			err->code = FS_ERR_INPUT;
-		return FS_ERR_INPUT;
+		char detail[200] = "";
+		H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, detail);
+		H5Eclear2(H5E_DEFAULT);
+		h5r_close(f);
+		return fs_error_msg(err, FS_ERR_INPUT,
+				    "%s: cannot read the file: it is damaged or cut short%s%s%s", path,
+				    detail[0] ? " (HDF5: " : "", detail, detail[0] ? ")" : "");
 	}
 	*out = f;
 	return FS_OK;
