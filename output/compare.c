@@ -706,8 +706,8 @@ static int pair_designs(const design *a, const design *b, pairing *pr, strlist *
 			b->label, seed_msg);
 	if (!wl_known && wl_ok)
 		sl_push(notes,
-			"%s: a file has no /scenario/resolved; cannot check that the workloads of %s "
-			"and A match",
+			"%s: cannot check that %s and A saw the same requests: a file lacks "
+			"/scenario/resolved or a workload section in it",
 			b->label, b->label);
 	pr->paired = all && seeds_ok && wl_ok && b->n > 0;
 	return 0;
@@ -1011,10 +1011,9 @@ static void print_table(const designs *ds, const pairing *prs, const strlist *no
 		any_ci = any_ci || ds->d[j].n > 1 || ds->d[0].n > 1;
 	printf("\n");
 	if (any_ci)
-		printf("%s± is the 95 %% t interval of a design's mean; [lo, hi] the 95 %% interval of "
+		printf("± is the 95 %% t interval of a design's mean; [lo, hi] the 95 %% interval of "
 		       "the difference from A (paired when the runs share seed and workload, else "
-		       "Welch), in %% of A.\n",
-		       md ? "" : "");
+		       "Welch), in %% of A.\n");
 	for (size_t i = 0; i < notes->n; i++)
 		printf("%s%s\n", md ? "- " : "note: ", notes->v[i]);
 	for (size_t i = 0; i < nrow * ncol; i++)

@@ -619,17 +619,13 @@ static void chart_temps(ctx *c)
 			snprintf(text, sizeof text, "supply setpoint %.0f °C", setpoint);
 			svg_hline(&ch, setpoint, "#1f4e79", "6 4", text);
 		}
-		char cap[400];
-		snprintf(cap, sizeof cap,
-			 "%s%s", limits ? "" : "GPU limits unknown (no catalog found on this machine, "
-					      "or no rack list in the scenario). ",
-			 limits && shutdown > ch.y.hi
-				 ? "The GPU shutdown temperature is above the chart."
-				 : "");
-		char shut[64];
-		snprintf(shut, sizeof shut, " (%.0f °C)", shutdown);
-		if (limits && shutdown > ch.y.hi)
-			strncat(cap, shut, sizeof cap - strlen(cap) - 1);
+		char cap[400] = "";
+		if (!limits && gt)
+			snprintf(cap, sizeof cap, "GPU limits unknown: no catalog found on this machine, "
+						  "or no rack list in the scenario.");
+		else if (limits && shutdown > ch.y.hi)
+			snprintf(cap, sizeof cap,
+				 "The GPU shutdown temperature (%.0f °C) is above the chart.", shutdown);
 		fig_end(c, &ch, cap);
 	}
 	for (size_t i = 0; i < nl; i++)
