@@ -35,6 +35,10 @@ typedef struct h5r h5r;
  * FS_ERR_INPUT with a message saying which. */
 int h5r_open(const char *path, h5r **out, fs_error *err);
 void h5r_close(h5r *f); /* NULL is a no-op */
+/* While a file is open, a fault inside the HDF5 library (a damaged file can
+ * cause one) prints "FILE: ... damaged" and exits with status 2; a partial
+ * output named here (NULL: none) is deleted first. */
+void h5r_on_fault_remove(const char *path);
 const char *h5r_path(const h5r *f);
 
 /* Whether an object (group or dataset) exists at an absolute path; every link

@@ -683,10 +683,9 @@ static void chart_cdf(ctx *c, const h5r_table *rq, char **classes, size_t ncl, i
 	if (!cls || !arr || !ft || !fin || !ot)
 		return;
 	size_t n = rq->nrows, k = ncl ? ncl : 1;
-	double *v = malloc((n ? n : 1) * sizeof *v), *y = malloc((n ? n : 1) * sizeof *y);
+	double *y = malloc((n ? n : 1) * sizeof *y);
 	size_t *cnt = calloc(k, sizeof *cnt);
-	if (!v || !y || !cnt) {
-		free(v);
+	if (!y || !cnt) {
 		free(y);
 		free(cnt);
 		return;
@@ -782,7 +781,6 @@ static void chart_cdf(ctx *c, const h5r_table *rq, char **classes, size_t ncl, i
 done:
 	free(vals);
 	free(start);
-	free(v);
 	free(y);
 	free(cnt);
 }
@@ -1490,6 +1488,7 @@ int cmd_report(int argc, char **argv)
 		h5r_close(c.h);
 		return errorf(1, "%s: cannot create: %s", out, strerror(errno));
 	}
+	h5r_on_fault_remove(tmp);
 	if (sweep_file)
 		sweep_report(&c);
 	else
@@ -1504,6 +1503,7 @@ int cmd_report(int argc, char **argv)
 	else
 		fprintf(stderr, "factorysim: wrote %s (%d chart%s)\n", out, c.charts,
 			c.charts == 1 ? "" : "s");
+	h5r_on_fault_remove(NULL);
 	free(c.t);
 	if (c.doc)
 		ydoc_free(c.doc);
