@@ -891,7 +891,7 @@ static void describe_design(const design *d, char *buf, size_t n)
 			snprintf(buf, n, "%s", r0->source);
 		return;
 	}
-	int64_t lo = r0->rep, hi = r0->rep;
+	int64_t lo = INT64_MAX, hi = INT64_MIN; /* the loop visits r0 too */
 	bool same_seed = true;
 	for (size_t i = 0; i < d->n; i++) {
 		lo = d->runs[i].rep < lo ? d->runs[i].rep : lo;
