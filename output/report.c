@@ -660,7 +660,18 @@ static void heatmap(ctx *c, const char *path, const char *title, const char *zti
 	if (fig_begin(c, &ch, title, sub)) {
 		ch.mr = 118;
 		svg_axis_time(&ch.x, c->t[0], c->t[rows - 1] + (rows > 1 ? c->t[1] - c->t[0] : 1), NULL);
-		svg_axis_linear(&ch.y, 0, (double)cols, "rack index", "", false, true);
+		/* a few racks get a labelled row each; many, a numeric axis */
+		char names[16][8];
+		const char *cats[16];
+		if (cols <= 16) {
+			for (size_t j = 0; j < cols; j++) {
+				snprintf(names[j], sizeof names[j], "%zu", j);
+				cats[j] = names[j];
+			}
+			svg_axis_category(&ch.y, cats, cols, "rack");
+		} else {
+			svg_axis_linear(&ch.y, 0, (double)cols, "rack index", "", false, true);
+		}
 		svg_heatmap(&ch, c->t, z, rows, cols, lo, hi, use_max, units, ztitle);
 		fig_end(c, &ch, NULL);
 	}

@@ -973,9 +973,11 @@ void svg_heatmap(svg_chart *c, const double *t, const double *z, size_t rows, si
 	/* one path per colour level; runs of equal level in a row merge */
 	for (int lev = 0; lev < HEAT_LEVELS; lev++) {
 		bool any = false;
+		/* on a category axis column j is centred on j, else it spans [j, j+1) */
+		double off = c->y.kind == SVG_AXIS_CATEGORY ? -0.5 : 0;
 		for (size_t r = 0; r < nr; r++) {
-			double ya = svg_py(c, (double)((r + 1) * cols) / (double)nr),
-			       yb = svg_py(c, (double)(r * cols) / (double)nr);
+			double ya = svg_py(c, (double)((r + 1) * cols) / (double)nr + off),
+			       yb = svg_py(c, (double)(r * cols) / (double)nr + off);
 			size_t b = 0;
 			while (b < nt) {
 				size_t k = b * nr + r;

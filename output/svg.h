@@ -161,7 +161,8 @@ void svg_vspan(svg_chart *c, double x0, double x1, const char *color, double opa
 void svg_hline(svg_chart *c, double y, const char *color, const char *dash, const char *text);
 
 /* A heatmap of z [rows x cols] (row i at time t[i], column j = rack j) on the
- * chart's x axis (time) and y axis (column index 0 .. cols).  Cells are binned
+ * chart's x axis (time) and y axis (column index 0 .. cols; or, on a category
+ * axis, column j centred on category j).  Cells are binned
  * to about 3 px wide and 2 px high; a bin shows the mean of its cells, or their
  * maximum with use_max.  Colours run from zlo to zhi (viridis); a colour bar
  * with zunits goes in the right margin (make c->mr at least 90). */
