@@ -45,3 +45,7 @@ awk -v a="$wall1" -v b="$wall2" 'BEGIN {
 	printf "  -j 1: %.2f s wall, %.2f runs/s\n", a, 24 / a
 	printf "  -j 2: %.2f s wall, %.2f runs/s, speed-up %.2fx, parallel efficiency %.0f %%\n", b, 24 / b, a / b, 50 * a / b
 	printf "sweep_runs=24 j1_runs_per_s=%.3f j2_runs_per_s=%.3f efficiency=%.3f\n", 24 / a, 24 / b, a / b / 2 }'
+
+echo
+echo "== report: a day of 1,000 racks (bench/report-1000-racks.yaml) =="
+sh bench/report_bench.sh "$BUILD" || exit 1

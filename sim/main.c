@@ -30,6 +30,7 @@
 
 #include "calibrate.h"
 #include "catalog.h"
+#include "commands.h"
 #include "error.h"
 #include "facility.h"
 #include "recorder.h"
@@ -107,6 +108,9 @@ static const verb_help HELP[] = {
 	{ "catalog", "factorysim catalog [gpus|racks|models]",
 	  "List the built-in hardware and LLM catalog with its figures.  Every entry can\n"
 	  "be overridden, and new ones added, under a scenario's `catalog:` key.\n" },
+	{ "compare", COMPARE_USAGE, COMPARE_HELP },
+	{ "report", REPORT_USAGE, REPORT_HELP },
+	{ "export", EXPORT_USAGE, EXPORT_HELP },
 	{ "version", "factorysim version", "Print the version and git revision.\n" },
 	{ "help", "factorysim help [VERB]", "Show the verbs, or one verb's options.\n" },
 };
@@ -758,6 +762,12 @@ int main(int argc, char **argv)
 		return cmd_sweep(argc - 2, argv + 2);
 	if (!strcmp(verb, "merge"))
 		return cmd_merge(argc - 2, argv + 2);
+	if (!strcmp(verb, "compare"))
+		return cmd_compare(argc - 2, argv + 2);
+	if (!strcmp(verb, "report"))
+		return cmd_report(argc - 2, argv + 2);
+	if (!strcmp(verb, "export"))
+		return cmd_export(argc - 2, argv + 2);
 	if (!strcmp(verb, "version") || !strcmp(verb, "--version")) {
 		printf("factorysim %s (git %s)\n", FS_VERSION, FS_GIT_REV);
 		return 0;
