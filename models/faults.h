@@ -111,6 +111,7 @@ typedef struct flt_result {
 	uint64_t rerouted;       /* waiting requests moved off a draining replica */
 	uint64_t remediations;   /* of failures after warm-up, completed */
 	double mttr_s;           /* their mean time from failure to restore */
+	uint64_t open;           /* failures after warm-up still being remediated at the end */
 	uint64_t spares_used;
 	double tokens_discarded; /* output tokens generated and then lost with the KV */
 	double capacity_lost_tokens; /* useful tokens per up GPU-second x down GPU-seconds */

@@ -434,10 +434,10 @@ static void json_faults(FILE *f, const flt_result *x)
 	fprintf(f, ",\"reliability\":{\"failures\":{\"gpu\":%" PRIu64 ",\"tray\":%" PRIu64
 		   ",\"switch_tray\":%" PRIu64 ",\"rack\":%" PRIu64 ",\"total\":%" PRIu64 "}"
 		   ",\"retries\":%" PRIu64 ",\"rerouted\":%" PRIu64 ",\"remediations\":%" PRIu64
-		   ",\"spares_used\":%" PRIu64 ",\"maintenance_windows\":%" PRIu64,
+		   ",\"open\":%" PRIu64 ",\"spares_used\":%" PRIu64 ",\"maintenance_windows\":%" PRIu64,
 		x->failures[HW_FAIL_GPU], x->failures[HW_FAIL_TRAY], x->failures[HW_FAIL_SWITCH_TRAY],
 		x->failures[HW_FAIL_RACK], x->failures_total, x->retries, x->rerouted, x->remediations,
-		x->spares_used, x->maintenance);
+		x->open, x->spares_used, x->maintenance);
 	struct {
 		const char *k;
 		double v;
@@ -711,11 +711,11 @@ static void print_text(const run_summary *r)
 		printf("reliability   availability %.4f %% (GPU-time of replicas up), GPUs healthy %.4f %%\n",
 		       100 * x->availability, 100 * x->gpu_availability);
 		printf("  failures    %" PRIu64 " (GPU %" PRIu64 ", tray %" PRIu64 ", switch tray %" PRIu64
-		       ", rack %" PRIu64 "); MTTR %.2f h over %" PRIu64 " remediations, %" PRIu64
-		       " spares used\n",
+		       ", rack %" PRIu64 "); MTTR %.2f h over %" PRIu64 " remediations (%" PRIu64
+		       " still open), %" PRIu64 " spares used\n",
 		       x->failures_total, x->failures[HW_FAIL_GPU], x->failures[HW_FAIL_TRAY],
 		       x->failures[HW_FAIL_SWITCH_TRAY], x->failures[HW_FAIL_RACK], x->mttr_s / 3600,
-		       x->remediations, x->spares_used);
+		       x->remediations, x->open, x->spares_used);
 		printf("  tokens lost %.4g (%.4g discarded with lost KV + %.4g capacity estimate); %" PRIu64
 		       " retries, %" PRIu64 " re-routed\n",
 		       x->tokens_lost, x->tokens_discarded, x->capacity_lost_tokens, x->retries,

@@ -520,6 +520,83 @@ static void test_determinism(void **state)
 	unload(off);
 }
 
+/* --- 6. schema -------------------------------------------------------------------- */
+
+static void test_schema(void **state)
+{
+	(void)state;
+	const char *yaml =
+		DET_BASE "reliability:\n  gpu: { mtbf: 50000 h, distribution: weibull, shape: 1.1 }\n"
+			 "  kv_on_failure: recovered\n  start: new\n"
+			 "  spares: { trays: 4, switch_trays: 1, replace: 30 min }\n"
+			 "  inject: [{ at: 1 h, component: tray, rack: 1, index: 17 }]\n"
+			 "  maintenance: [{ at: 2 d, for: 4 h, racks: 10 %, first: 1 }]\n"
+			 "  rolling_upgrade: { start: 3 d, batch: 50 %, per_batch: 2 h }\n";
+	scenario *a = load(yaml, NULL, 0);
+	const flt_params *p = &a->faults;
+	assert_true(a->has_faults && p->enabled && p->kv_recovered && p->new_fleet);
+	/* the override changes only what it names; the rest is the catalog's */
+	assert_true(a->cat.has_reliability);
+	const hw_reliability *cat = &a->cat.reliability;
+	assert_true(p->rel.cls[HW_FAIL_GPU].mtbf_s == 50000 * 3600.0);
+	assert_int_equal(p->rel.cls[HW_FAIL_GPU].distribution, HW_LIFE_WEIBULL);
+	assert_true(p->rel.cls[HW_FAIL_GPU].shape == 1.1);
+	assert_true(p->rel.cls[HW_FAIL_GPU].repair_s == cat->cls[HW_FAIL_GPU].repair_s);
+	assert_true(p->rel.cls[HW_FAIL_RACK].mtbf_s == cat->cls[HW_FAIL_RACK].mtbf_s);
+	assert_true(p->rel.detect_s == cat->detect_s);
+	/* spares.replace sets the swap time of trays (and so GPUs) and switch trays */
+	assert_true(p->rel.cls[HW_FAIL_TRAY].replace_s == 1800);
+	assert_true(p->rel.cls[HW_FAIL_GPU].replace_s == 1800);
+	assert_true(p->rel.cls[HW_FAIL_RACK].replace_s == cat->cls[HW_FAIL_RACK].replace_s);
+	assert_int_equal(p->spares[HW_FAIL_TRAY], 4);
+	assert_int_equal(p->n_inject, 1);
+	assert_int_equal(p->inject[0].cls, HW_FAIL_TRAY);
+	assert_int_equal(p->inject[0].index, 17);
+	assert_true(p->maint[0].share == 0.1 && p->maint[0].first == 1);
+	assert_true(p->has_rolling && p->roll_batch == 0.5);
+	/* the resolved text loads back to the same parameters, and is a fixed point */
+	scenario *b = load(a->text_resolved, NULL, 0);
+	assert_memory_equal(&a->faults, &b->faults, sizeof a->faults);
+	assert_string_equal(a->text_resolved, b->text_resolved);
+	unload(b);
+	/* NVL72: 18 compute trays, 9 switch trays (the catalog's topology) */
+	assert_int_equal(a->rack_list[0]->trays, 18);
+	assert_int_equal(a->rack_list[0]->switch_trays, 9);
+	unload(a);
+
+	/* errors name the place */
+	const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "reliability:\n  gpu: { mtbf: 1 h, shape: 2 }\n",
+		  "reliability.gpu.shape: shape is used only with distribution weibull" },
+		{ "reliability:\n  inject: [{ at: 1 h, component: gpu, rack: 2 }]\n",
+		  "reliability.inject[0].rack: value 2 is out of range" },
+		{ "reliability:\n  inject: [{ at: 1 h, component: tray, rack: 0, index: 18 }]\n",
+		  "reliability.inject[0].index: value 18 is out of range" },
+		{ "reliability:\n  maintenance: [{ at: 1 h, for: 0 s, racks: 10 % }]\n",
+		  "reliability.maintenance[0].for: value 0 s is out of range" },
+		{ "reliability:\n  kv_on_failure: migrated\n",
+		  "reliability.kv_on_failure: unknown choice 'migrated'" },
+		{ "reliability:\n  spares: { gpus: 2 }\n",
+		  "reliability.spares.gpus: unknown key 'gpus'" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char text[4096];
+		snprintf(text, sizeof text, "%s%s", DET_BASE, bad[i].text);
+		scenario sc;
+		fs_error err;
+		fs_error_clear(&err);
+		assert_int_not_equal(scenario_load_string(text, "t.yaml", NULL, 0, &sc, &err), FS_OK);
+		char msg[2048];
+		fs_error_format(&err, msg, sizeof msg);
+		if (!strstr(msg, bad[i].msg) || !strstr(msg, "t.yaml:"))
+			print_error("got: %s\nexpected: %s\n", msg, bad[i].msg);
+		assert_non_null(strstr(msg, bad[i].msg));
+		assert_non_null(strstr(msg, "t.yaml:"));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -530,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_conservation_under_failures),
 		cmocka_unit_test(test_down_rack_power),
 		cmocka_unit_test(test_determinism),
+		cmocka_unit_test(test_schema),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
