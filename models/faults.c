@@ -38,7 +38,6 @@ enum { EV_FAIL, EV_DETECT, EV_DRAIN_END, EV_RESTORE, EV_SPARE_BACK, EV_WIN_START
 enum { C_UP, C_FAILED, C_DRAINING, C_REPLACING, C_REPAIRING };
 enum { W_PENDING, W_DRAINING, W_DOWN, W_DONE };
 
-static const char *const class_name[HW_FAIL_CLASSES] = { "gpu", "tray", "switch_tray", "rack" };
 static const char *const class_label[HW_FAIL_CLASSES] = { "GPU", "tray", "switch tray", "rack" };
 
 typedef struct comp {
@@ -90,7 +89,7 @@ struct faults {
 	uint32_t site_gpus, healthy;
 	/* replicas: their GPUs' components, and the replicas of each GPU, tray, rack */
 	frep *reps;
-	uint32_t n_reps, rep_gpus, up_gpus;
+	uint32_t n_reps, rep_gpus, up_gpus, up_reps;
 	uint32_t *rep_first, *rep_gpu;     /* CSR: replica -> GPU components */
 	uint32_t *gpu_rep;                 /* [component]: the replica of a GPU, or NIL */
 	uint32_t *tray_first, *tray_reps;  /* CSR: global tray -> replicas */
@@ -235,10 +234,13 @@ static void sync(faults *f, uint32_t j)
 	if (up != r->up) {
 		flush(f);
 		r->up = up;
-		if (up)
+		if (up) {
 			f->up_gpus += r->gpus;
-		else
+			f->up_reps++;
+		} else {
 			f->up_gpus -= r->gpus;
+			f->up_reps--;
+		}
 		bool degraded = f->up_gpus < f->rep_gpus;
 		if (degraded != f->degraded) {
 			mark_slo(f);
@@ -721,10 +723,7 @@ static void on_tick(sim *s, void *ctx, sim_time now)
 		if (win_drained(f, w))
 			win_down(f, wi);
 	}
-	uint32_t up = 0;
-	for (uint32_t j = 0; j < f->n_reps; j++)
-		up += f->reps[j].up;
-	rec_set(f->sink, f->id_reps, 0, (double)up);
+	rec_set(f->sink, f->id_reps, 0, (double)f->up_reps);
 	rec_set(f->sink, f->id_gpus, 0, (double)f->healthy);
 	rec_set(f->sink, f->id_down, 0, (double)f->failed_now);
 	rec_set(f->sink, f->id_spares, 0, (double)f->spares[HW_FAIL_TRAY]);
@@ -856,6 +855,7 @@ int faults_create(sim *s, const flt_params *p, const rack_spec *const *racks, ui
 		}
 	}
 	f->up_gpus = f->rep_gpus;
+	f->up_reps = f->n_reps;
 	/* CSR of replicas per tray and per rack (each replica once per tray/rack) */
 	f->tray_first = calloc((size_t)nt + 2, sizeof *f->tray_first);
 	f->rack_first = calloc((size_t)n_racks + 2, sizeof *f->rack_first);
@@ -1113,6 +1113,5 @@ int faults_result_record(const flt_result *r, rec_sink *sink, fs_error *err)
 		if (rc)
 			return rc;
 	}
-	(void)class_name;
 	return FS_OK;
 }
