@@ -448,6 +448,36 @@ static void json_class(FILE *f, const srv_class_result *c)
 	fputc('}', f);
 }
 
+static void json_faults(FILE *f, const flt_result *x)
+{
+	fprintf(f, ",\"reliability\":{\"failures\":{\"gpu\":%" PRIu64 ",\"tray\":%" PRIu64
+		   ",\"switch_tray\":%" PRIu64 ",\"rack\":%" PRIu64 ",\"total\":%" PRIu64 "}"
+		   ",\"retries\":%" PRIu64 ",\"rerouted\":%" PRIu64 ",\"remediations\":%" PRIu64
+		   ",\"open\":%" PRIu64 ",\"spares_used\":%" PRIu64 ",\"maintenance_windows\":%" PRIu64,
+		x->failures[HW_FAIL_GPU], x->failures[HW_FAIL_TRAY], x->failures[HW_FAIL_SWITCH_TRAY],
+		x->failures[HW_FAIL_RACK], x->failures_total, x->retries, x->rerouted, x->remediations,
+		x->open, x->spares_used, x->maintenance);
+	struct {
+		const char *k;
+		double v;
+	} kv[] = { { "availability", x->availability },
+		   { "gpu_availability", x->gpu_availability },
+		   { "mttr_s", x->mttr_s },
+		   { "tokens_discarded", x->tokens_discarded },
+		   { "capacity_lost_tokens", x->capacity_lost_tokens },
+		   { "tokens_lost", x->tokens_lost },
+		   { "slo_attainment_healthy", x->slo_healthy },
+		   { "slo_attainment_degraded", x->slo_degraded },
+		   { "finished_healthy", (double)x->finished_healthy },
+		   { "finished_degraded", (double)x->finished_degraded },
+		   { "degraded_s", x->degraded_s } };
+	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+		fprintf(f, ",\"%s\":", kv[i].k);
+		json_num(f, kv[i].v);
+	}
+	fputc('}', f);
+}
+
 static void print_json(const run_summary *r)
 {
 	FILE *f = stdout;
@@ -594,6 +624,8 @@ static void print_json(const run_summary *r)
 		}
 		fputs("]}", f);
 	}
+	if (r->has_faults)
+		json_faults(f, &r->flt);
 	fputs("}\n", f);
 }
 
@@ -692,6 +724,23 @@ static void print_text(const run_summary *r)
 			       100 * e->compliance, e->tokens_lost, 100 * e->slo_during,
 			       100 * e->slo_before);
 		}
+	}
+	if (r->has_faults) {
+		const flt_result *x = &r->flt;
+		printf("reliability   availability %.4f %% (GPU-time of replicas up), GPUs healthy %.4f %%\n",
+		       100 * x->availability, 100 * x->gpu_availability);
+		printf("  failures    %" PRIu64 " (GPU %" PRIu64 ", tray %" PRIu64 ", switch tray %" PRIu64
+		       ", rack %" PRIu64 "); MTTR %.2f h over %" PRIu64 " remediations (%" PRIu64
+		       " still open), %" PRIu64 " spares used\n",
+		       x->failures_total, x->failures[HW_FAIL_GPU], x->failures[HW_FAIL_TRAY],
+		       x->failures[HW_FAIL_SWITCH_TRAY], x->failures[HW_FAIL_RACK], x->mttr_s / 3600,
+		       x->remediations, x->open, x->spares_used);
+		printf("  tokens lost %.4g (%.4g discarded with lost KV + %.4g capacity estimate); %" PRIu64
+		       " retries, %" PRIu64 " re-routed\n",
+		       x->tokens_lost, x->tokens_discarded, x->capacity_lost_tokens, x->retries,
+		       x->rerouted);
+		printf("  SLO         %.2f %% healthy vs %.2f %% degraded (%.2f h degraded)\n",
+		       100 * x->slo_healthy, 100 * x->slo_degraded, x->degraded_s / 3600);
 	}
 	printf("output        %s\n", r->output);
 }
