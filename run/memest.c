@@ -44,6 +44,7 @@
 #define STATION_WAIT_B 8.0          /* station.c: one waiting request's arrival */
 #define TRACE_ROW_B 100.0           /* workload.c: a row, its columns, read slack */
 #define TRACE_LINE_B 30.0           /* bytes per line of a trace, for a row count */
+#define COMPONENT_B 72.0            /* faults.c: a GPU, tray or switch and its indexes */
 
 typedef struct term {
 	const char *name;
@@ -52,13 +53,13 @@ typedef struct term {
 } term;
 
 enum { T_BASE, T_SERIES, T_TABLES, T_REPLICAS, T_INFLIGHT, T_RACKS, T_EVENTS, T_TRACES,
-       T_STATS, T_STATION, T_COUNT };
+       T_STATS, T_STATION, T_FAULTS, T_COUNT };
 
 static const char *const term_names[T_COUNT] = {
 	"program and HDF5",   "time series buffers", "event and request tables",
 	"serving replicas",   "requests in flight",  "racks",
 	"event engine",       "traces in memory",    "statistics",
-	"station queue",
+	"station queue",      "failure model",
 };
 
 void memest_format(size_t bytes, char *buf, size_t n)
@@ -359,6 +360,21 @@ int runner_estimate_memory(const scenario *sc, size_t *bytes, char *breakdown, s
 
 	if (sc->has_serving)
 		estimate_serving(sc, t, span);
+
+	if (sc->has_faults) {
+		/* every GPU, compute tray, switch tray and rack is a component with
+		 * a pending failure event */
+		double comps = 0;
+		for (uint32_t k = 0; k < sc->n_rack_list; k++) {
+			const rack_spec *r = sc->rack_list[k];
+			comps += 1 + r->switch_trays + r->trays;
+			for (int g = 0; g < r->n_groups; g++)
+				comps += r->groups[g].count;
+		}
+		add(t, T_FAULTS, comps * (COMPONENT_B + EVENT_B * 1.5));
+		add(t, T_SERIES, 4 * series_bytes(1));
+		snprintf(t[T_FAULTS].why, sizeof t[T_FAULTS].why, "%.3g components", comps);
+	}
 
 	if (sc->has_station) {
 		const station_params *p = &sc->station;

@@ -30,11 +30,13 @@
 
 #include "calibrate.h"
 #include "catalog.h"
+#include "commands.h"
 #include "error.h"
 #include "facility.h"
 #include "memest.h"
 #include "recorder.h"
 #include "runner.h"
+#include "sweep_cli.h"
 #include "scenario.h"
 #include "sim.h"
 #include "serving.h"
@@ -100,9 +102,26 @@ static const verb_help HELP[] = {
 	  "  -o FILE            the calibrated GPU entry (YAML)\n"
 	  "  --report FILE      the fit report: parameters with uncertainties, R^2, worst\n"
 	  "                     rows (default: printed to stdout)\n" },
+	{ "sweep",
+	  "factorysim sweep SWEEP.yaml [-o OUT.h5] [-j THREADS] [--shard I/N] [--plan] [--quiet]",
+	  "Run every design point x replication of a sweep file (examples/sweep/README.md)\n"
+	  "and write one HDF5 file with the /sweep table, per-point means and 95 %\n"
+	  "confidence intervals, and each run's series if the sweep keeps them.\n"
+	  "  -o OUT.h5          the result (default NAME.h5); runs go to OUT.h5.d/\n"
+	  "  -j THREADS         runs at once on this node (0: every core; default 1)\n"
+	  "  --shard I/N        run the I-th of N shares (default from Slurm's\n"
+	  "                     SLURM_ARRAY_TASK_ID/COUNT); join with `factorysim merge`\n"
+	  "  --plan             print the points, run count and a time estimate; run nothing\n"
+	  "Under mpirun (a build with MPI=1), rank 0 hands out runs and writes OUT.\n"
+	  "An interrupted sweep resumes: the same command skips the runs already done.\n" },
+	{ "merge", "factorysim merge SHARD.h5... -o OUT.h5",
+	  "Join the shard files of one sweep (from --shard) into one result file.\n" },
 	{ "catalog", "factorysim catalog [gpus|racks|models]",
 	  "List the built-in hardware and LLM catalog with its figures.  Every entry can\n"
 	  "be overridden, and new ones added, under a scenario's `catalog:` key.\n" },
+	{ "compare", COMPARE_USAGE, COMPARE_HELP },
+	{ "report", REPORT_USAGE, REPORT_HELP },
+	{ "export", EXPORT_USAGE, EXPORT_HELP },
 	{ "version", "factorysim version", "Print the version and git revision.\n" },
 	{ "help", "factorysim help [VERB]", "Show the verbs, or one verb's options.\n" },
 };
@@ -462,6 +481,36 @@ static void json_class(FILE *f, const srv_class_result *c)
 	fputc('}', f);
 }
 
+static void json_faults(FILE *f, const flt_result *x)
+{
+	fprintf(f, ",\"reliability\":{\"failures\":{\"gpu\":%" PRIu64 ",\"tray\":%" PRIu64
+		   ",\"switch_tray\":%" PRIu64 ",\"rack\":%" PRIu64 ",\"total\":%" PRIu64 "}"
+		   ",\"retries\":%" PRIu64 ",\"rerouted\":%" PRIu64 ",\"remediations\":%" PRIu64
+		   ",\"open\":%" PRIu64 ",\"spares_used\":%" PRIu64 ",\"maintenance_windows\":%" PRIu64,
+		x->failures[HW_FAIL_GPU], x->failures[HW_FAIL_TRAY], x->failures[HW_FAIL_SWITCH_TRAY],
+		x->failures[HW_FAIL_RACK], x->failures_total, x->retries, x->rerouted, x->remediations,
+		x->open, x->spares_used, x->maintenance);
+	struct {
+		const char *k;
+		double v;
+	} kv[] = { { "availability", x->availability },
+		   { "gpu_availability", x->gpu_availability },
+		   { "mttr_s", x->mttr_s },
+		   { "tokens_discarded", x->tokens_discarded },
+		   { "capacity_lost_tokens", x->capacity_lost_tokens },
+		   { "tokens_lost", x->tokens_lost },
+		   { "slo_attainment_healthy", x->slo_healthy },
+		   { "slo_attainment_degraded", x->slo_degraded },
+		   { "finished_healthy", (double)x->finished_healthy },
+		   { "finished_degraded", (double)x->finished_degraded },
+		   { "degraded_s", x->degraded_s } };
+	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
+		fprintf(f, ",\"%s\":", kv[i].k);
+		json_num(f, kv[i].v);
+	}
+	fputc('}', f);
+}
+
 static void print_json(const run_summary *r)
 {
 	FILE *f = stdout;
@@ -608,6 +657,8 @@ static void print_json(const run_summary *r)
 		}
 		fputs("]}", f);
 	}
+	if (r->has_faults)
+		json_faults(f, &r->flt);
 	fputs("}\n", f);
 }
 
@@ -707,6 +758,23 @@ static void print_text(const run_summary *r)
 			       100 * e->slo_before);
 		}
 	}
+	if (r->has_faults) {
+		const flt_result *x = &r->flt;
+		printf("reliability   availability %.4f %% (GPU-time of replicas up), GPUs healthy %.4f %%\n",
+		       100 * x->availability, 100 * x->gpu_availability);
+		printf("  failures    %" PRIu64 " (GPU %" PRIu64 ", tray %" PRIu64 ", switch tray %" PRIu64
+		       ", rack %" PRIu64 "); MTTR %.2f h over %" PRIu64 " remediations (%" PRIu64
+		       " still open), %" PRIu64 " spares used\n",
+		       x->failures_total, x->failures[HW_FAIL_GPU], x->failures[HW_FAIL_TRAY],
+		       x->failures[HW_FAIL_SWITCH_TRAY], x->failures[HW_FAIL_RACK], x->mttr_s / 3600,
+		       x->remediations, x->open, x->spares_used);
+		printf("  tokens lost %.4g (%.4g discarded with lost KV + %.4g capacity estimate); %" PRIu64
+		       " retries, %" PRIu64 " re-routed\n",
+		       x->tokens_lost, x->tokens_discarded, x->capacity_lost_tokens, x->retries,
+		       x->rerouted);
+		printf("  SLO         %.2f %% healthy vs %.2f %% degraded (%.2f h degraded)\n",
+		       100 * x->slo_healthy, 100 * x->slo_degraded, x->degraded_s / 3600);
+	}
 	printf("output        %s\n", r->output);
 }
 
@@ -780,6 +848,16 @@ int main(int argc, char **argv)
 		return cmd_catalog(argc - 2, argv + 2);
 	if (!strcmp(verb, "calibrate"))
 		return cmd_calibrate(argc - 2, argv + 2);
+	if (!strcmp(verb, "sweep"))
+		return cmd_sweep(argc - 2, argv + 2);
+	if (!strcmp(verb, "merge"))
+		return cmd_merge(argc - 2, argv + 2);
+	if (!strcmp(verb, "compare"))
+		return cmd_compare(argc - 2, argv + 2);
+	if (!strcmp(verb, "report"))
+		return cmd_report(argc - 2, argv + 2);
+	if (!strcmp(verb, "export"))
+		return cmd_export(argc - 2, argv + 2);
 	if (!strcmp(verb, "version") || !strcmp(verb, "--version")) {
 		printf("factorysim %s (git %s)\n", FS_VERSION, FS_GIT_REV);
 		return 0;
