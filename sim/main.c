@@ -2,7 +2,7 @@
  * main.c - the factorysim command line.
  *
  *   factorysim run SCENARIO [-o FILE] [--seed N] [--set PATH=VALUE]... [--summary text|json]
- *                           [--quiet]
+ *                           [--quiet] [--keep-partial] [--memory-limit SIZE] [--force]
  *   factorysim validate SCENARIO [--set PATH=VALUE]... [--resolved]
  *   factorysim version
  *   factorysim help [VERB]
@@ -11,12 +11,14 @@
  * 1 the run failed (or was interrupted), 2 bad usage or bad input.  Everything
  * below returns an fs_code and fills an fs_error.
  *
- * A run: load and validate the scenario (nothing runs on any error), open the
+ * A run: load and validate the scenario (nothing runs on any error), estimate
+ * its peak memory and refuse it above the limit (run/memest.h), open the
  * HDF5 recorder under a temporary name, build the models on the engine, run
  * warm-up + duration with a control tick that commits one row of every series,
  * write the summary, and only then rename the file into place.  SIGINT and
  * SIGTERM stop the engine after the current event; the temporary file is then
- * removed and an earlier file under the output name is left as it was.
+ * removed and an earlier file under the output name is left as it was, or,
+ * with --keep-partial, closed and renamed as a file marked partial.
  */
 #include <errno.h>
 #include <inttypes.h>
