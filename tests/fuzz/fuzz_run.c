@@ -68,11 +68,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				runner_summary_free(&sum);
 		}
 		if (getenv("FUZZ_RUN_VERBOSE")) /* replaying: say what happened */
-			fprintf(stderr, "fuzz_run: %s%s\n", !run ? "skipped (too big)" : rc ? "run failed: " : "ran",
+			fprintf(stderr, "fuzz_run: %s%s\n",
+				!run ? "skipped (too big)" : rc ? "run failed: " : "ran",
 				run && rc ? err.message : "");
+		scenario_clear(&sc);
 	} else if (getenv("FUZZ_RUN_VERBOSE")) {
 		fprintf(stderr, "fuzz_run: invalid: %s\n", err.message);
-		scenario_clear(&sc);
 	}
 	free(text);
 	return 0;
