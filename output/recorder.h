@@ -6,7 +6,10 @@
  * same directory (PATH.tmp.PID) and renamed to PATH only by recorder_close()
  * after everything is flushed, so an interrupted or failed run never leaves a
  * corrupt file under the output name, and an earlier file of that name stays
- * untouched until the new one is complete.
+ * untouched until the new one is complete.  A run killed outright (SIGKILL, a
+ * crash) leaves PATH.tmp.PID behind; recorder_open() removes such files whose
+ * process no longer exists on this host (a live writer's are left alone).
+ * An interrupted run may instead keep what it has: recorder_close_partial().
  *
  * Layout (DESIGN.md, "Output"):
  *   /                    attrs: program, version, git_revision, scenario_name,
