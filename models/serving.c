@@ -1729,7 +1729,9 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 		pool *pl = &sv->pools[p];
 		double kv_tokens = perf_kv_capacity_tokens(&pl->pm, pl->p.kv_reserve);
 		double prefix_tokens = kv_tokens * pl->p.prefix_share;
-		int64_t blocks = (int64_t)((kv_tokens - prefix_tokens) / pl->p.block_tokens);
+		double nb = (kv_tokens - prefix_tokens) / pl->p.block_tokens;
+		/* scenario.c bounds the KV capacity; never convert out of range */
+		int64_t blocks = nb < 0x1p62 ? (int64_t)nb : (int64_t)1 << 62;
 		int per_rack = pl->hw.rack->groups[pl->p.rack_group].count;
 		int gpr = pl->p.tp * pl->p.pp;
 		for (uint32_t j = 0; j < pl->n; j++) {
