@@ -975,7 +975,8 @@ int cfg_apply_set(ynode **root, const char *assignment, fs_error *err)
 			m->line = (*root)->line;
 			m->col = (*root)->col;
 		}
-		ynode_free(*root);
+		/* the null node it replaces belongs to the caller (a document's
+		 * root: ydoc_set_root frees it); freeing it here freed it twice */
 		*root = m;
 	}
 	ynode *cur = *root;

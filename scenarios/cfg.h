@@ -112,7 +112,8 @@ int cfg_close(cfg_map *m);
 int cfg_resolved(cfg *c, char **text);
 
 /* Apply "a.b.c=value" to the tree under *root (a mapping, or null which is
- * replaced by an empty mapping).  value is read as YAML (a scalar, or flow
+ * replaced by a new mapping; the replaced node is not freed, its owner keeps
+ * it, e.g. the document whose ydoc_set_root() frees it).  value is read as YAML (a scalar, or flow
  * YAML such as {a: 1}); nodes it creates are located in file "--set", line 0.
  * Errors name "--set" as the file. */
 int cfg_apply_set(ynode **root, const char *assignment, fs_error *err);
