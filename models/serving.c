@@ -190,6 +190,7 @@ struct serving {
 
 	uint64_t sample_threshold;
 	uint64_t tokens_out, shed, deferred;
+	uint64_t simulated; /* arrivals, warm-up included */
 	bool *shed_class;
 	bool *defer_class;
 	uint32_t hold_head, hold_tail; /* deferred requests, in arrival order */
@@ -1372,6 +1373,7 @@ static void finish_request(serving *sv, replica *r, uint32_t i, sim_time now)
 static void arrive(serving *sv, uint32_t i, sim_time now)
 {
 	rq *q = &sv->rqs[i];
+	sv->simulated++;
 	if (sv->defer_class[q->w.cls]) {
 		/* held until energy is cheaper; it counts as arrived now */
 		if (q->w.arrival >= sv->warmup)
@@ -1943,6 +1945,7 @@ void serving_result(serving *sv, srv_result *out)
 	out->classes = sv->class_results;
 	out->n_classes = sv->n_classes;
 	out->replicas = sv->n_reps;
+	out->simulated = sv->simulated;
 	out->dropped = sv->dropped;
 	out->shed = sv->shed;
 	out->deferred = sv->deferred;
