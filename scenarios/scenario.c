@@ -307,7 +307,7 @@ static void read_serving(cfg_map *root, scenario *sc)
 	cfg_bool(m, "naive", &no, &sc->serving.naive);
 	cfg_quantity(m, "window", "s", &zero, CFG_BETWEEN(0, 3600), &sc->serving.window_s);
 	{
-		const int64_t def_shards = 64;
+		const int64_t def_shards = 32;
 		int64_t v;
 		cfg_int(m, "shards", &def_shards, 1, 65536, &v);
 		sc->serving.shards = (uint32_t)v;
