@@ -27,13 +27,13 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 #include "runner.h"
 #include "scenario.h"
+#include "threads.h"
 
 #define MAX_SETS 256
 
@@ -138,15 +138,7 @@ static void scale_sets(const scenario *sc, double f, sets *out)
 
 int main(int argc, char **argv)
 {
-	/* The barrier threads should sleep, not spin: on a shared 2-core machine a
-	 * spinning OpenMP thread steals the core the other one needs (measured:
-	 * 5x slower windows).  libgomp reads the variable when it loads, so set
-	 * it and start again. */
-	if (!getenv("OMP_WAIT_POLICY")) {
-		setenv("OMP_WAIT_POLICY", "passive", 1);
-		execv("/proc/self/exe", argv);
-		/* no /proc: go on spinning */
-	}
+	threads_prefer_passive(argv); /* see threads.h */
 	const char *path = "examples/campus-100mw/campus-100mw.yaml";
 	const char *output = "build/facility-bench.h5";
 	double fraction = 1.0;

@@ -38,6 +38,7 @@
 #include "sim.h"
 #include "serving.h"
 #include "station.h"
+#include "threads.h"
 #include "version.h"
 #include "workload.h" /* generated: FS_GIT_REV */
 
@@ -726,6 +727,7 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	threads_prefer_passive(argv); /* sleeping barrier waits (threads.h) */
 	if (argc < 2) {
 		print_usage(stderr);
 		return 2;
