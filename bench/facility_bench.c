@@ -4,7 +4,7 @@
  * runner: serving, power chain, cooling, controller, HDF5 recorder).
  *
  *   facility-bench [SCENARIO] [--fraction F] [-j THREADS] [--sequential]
- *                  [--set PATH=VALUE]... [-o FILE] [--keep]
+ *                  [--set PATH=VALUE]... [-o FILE] [--keep] [--print-sets]
  *
  * --fraction F scales the site together: every pool's racks (and so the rack
  * counts), every class's arrival rate, the power budget and the power-chain
@@ -13,7 +13,8 @@
  * depend on it); --sequential runs the exact sequential engine
  * (serving.window = 0).  The HDF5 file goes to -o (default
  * build/facility-bench.h5, removed unless --keep), so that the recorder's
- * memory and time are part of the figures.
+ * memory and time are part of the figures.  --print-sets prints the
+ * overrides instead of running, for `factorysim run`.
  *
  * The last line is the machine-readable result:
  *   facility-bench ... wall_s= simulated_requests= simulated_requests_per_s=
@@ -143,7 +144,7 @@ int main(int argc, char **argv)
 	const char *output = "build/facility-bench.h5";
 	double fraction = 1.0;
 	int threads = 0;
-	bool keep = false, sequential = false;
+	bool keep = false, sequential = false, print_sets = false;
 	sets user = { 0 };
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--set") && i + 1 < argc)
@@ -156,13 +157,15 @@ int main(int argc, char **argv)
 			output = argv[++i];
 		else if (!strcmp(argv[i], "--keep"))
 			keep = true;
+		else if (!strcmp(argv[i], "--print-sets"))
+			print_sets = true;
 		else if (!strcmp(argv[i], "--sequential"))
 			sequential = true;
 		else if (argv[i][0] != '-')
 			path = argv[i];
 		else {
 			fprintf(stderr, "usage: facility-bench [SCENARIO] [--fraction F] [-j THREADS] "
-					"[--sequential] [--set PATH=VALUE]... [-o FILE] [--keep]\n");
+					"[--sequential] [--set PATH=VALUE]... [-o FILE] [--keep] [--print-sets]\n");
 			return 2;
 		}
 	}
@@ -193,6 +196,12 @@ int main(int argc, char **argv)
 		add_set(&all, "%s", user.v[i]);
 	if (sequential)
 		add_set(&all, "serving.window=0s");
+	if (print_sets) {
+		/* the overrides, for `factorysim run SCENARIO $(facility-bench --print-sets ...)` */
+		for (size_t i = 0; i < all.n; i++)
+			printf("--set %s%s", all.v[i], i + 1 < all.n ? " " : "\n");
+		return 0;
+	}
 	double t0 = now_s();
 	if (scenario_load(path, (const char *const *)all.v, all.n, &sc, &err))
 		return fail(&err);
@@ -214,11 +223,10 @@ int main(int argc, char **argv)
 	       sc.warmup_s, t_load, sum.wall_s);
 	if (sum.has_serving)
 		printf("  serving: output %.0f tok/s, TTFT p50 %.3f s p99 %.3f s, TPOT p50 %.1f ms p99 "
-		       "%.1f ms, SLO %.2f %%, %" PRIu64 " events\n",
+		       "%.1f ms, SLO %.2f %%\n",
 		       sum.sv.overall.output_tokens_per_s, sum.sv.overall.ttft_p50_s,
 		       sum.sv.overall.ttft_p99_s, 1e3 * sum.sv.overall.tpot_p50_s,
-		       1e3 * sum.sv.overall.tpot_p99_s, 100 * sum.sv.overall.slo_attainment,
-		       sum.events);
+		       1e3 * sum.sv.overall.tpot_p99_s, 100 * sum.sv.overall.slo_attainment);
 	for (size_t c = 0; sum.has_serving && c < sum.sv.n_classes; c++) {
 		const srv_class_result *x = &sum.sv.classes[c];
 		printf("  %-10s %9.0f tok/s, TTFT p50 %.3f p99 %.3f s, TPOT p50 %.1f p99 %.1f ms, "

@@ -29,3 +29,9 @@ echo "== serving-bench: 512 Llama-3.1-8B replicas on 64 HGX H100, Azure-shaped r
 "$BUILD/serving_bench" || exit 1
 echo "== the same in naive per-iteration mode (the fast-forward's reference) =="
 "$BUILD/serving_bench" --naive --set duration=30s || exit 1
+
+echo
+echo "== facility-bench: the 100 MW campus (examples/campus-100mw) at 10 %, one simulated hour, 1 and 2 threads =="
+echo "   (the full campus: build/facility-bench -j 2; see examples/campus-100mw/README.md)"
+"$BUILD/facility-bench" --fraction 0.1 -j 1 || exit 1
+"$BUILD/facility-bench" --fraction 0.1 -j 2 || exit 1
