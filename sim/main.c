@@ -34,6 +34,7 @@
 #include "facility.h"
 #include "recorder.h"
 #include "runner.h"
+#include "sweep_cli.h"
 #include "scenario.h"
 #include "sim.h"
 #include "serving.h"
@@ -90,6 +91,20 @@ static const verb_help HELP[] = {
 	  "  -o FILE            the calibrated GPU entry (YAML)\n"
 	  "  --report FILE      the fit report: parameters with uncertainties, R^2, worst\n"
 	  "                     rows (default: printed to stdout)\n" },
+	{ "sweep",
+	  "factorysim sweep SWEEP.yaml [-o OUT.h5] [-j THREADS] [--shard I/N] [--plan] [--quiet]",
+	  "Run every design point x replication of a sweep file (examples/sweep/README.md)\n"
+	  "and write one HDF5 file with the /sweep table, per-point means and 95 %\n"
+	  "confidence intervals, and each run's series if the sweep keeps them.\n"
+	  "  -o OUT.h5          the result (default NAME.h5); runs go to OUT.h5.d/\n"
+	  "  -j THREADS         runs at once on this node (0: every core; default 1)\n"
+	  "  --shard I/N        run the I-th of N shares (default from Slurm's\n"
+	  "                     SLURM_ARRAY_TASK_ID/COUNT); join with `factorysim merge`\n"
+	  "  --plan             print the points, run count and a time estimate; run nothing\n"
+	  "Under mpirun (a build with MPI=1), rank 0 hands out runs and writes OUT.\n"
+	  "An interrupted sweep resumes: the same command skips the runs already done.\n" },
+	{ "merge", "factorysim merge SHARD.h5... -o OUT.h5",
+	  "Join the shard files of one sweep (from --shard) into one result file.\n" },
 	{ "catalog", "factorysim catalog [gpus|racks|models]",
 	  "List the built-in hardware and LLM catalog with its figures.  Every entry can\n"
 	  "be overridden, and new ones added, under a scenario's `catalog:` key.\n" },
@@ -741,6 +756,10 @@ int main(int argc, char **argv)
 		return cmd_catalog(argc - 2, argv + 2);
 	if (!strcmp(verb, "calibrate"))
 		return cmd_calibrate(argc - 2, argv + 2);
+	if (!strcmp(verb, "sweep"))
+		return cmd_sweep(argc - 2, argv + 2);
+	if (!strcmp(verb, "merge"))
+		return cmd_merge(argc - 2, argv + 2);
 	if (!strcmp(verb, "version") || !strcmp(verb, "--version")) {
 		printf("factorysim %s (git %s)\n", FS_VERSION, FS_GIT_REV);
 		return 0;
