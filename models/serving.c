@@ -178,6 +178,7 @@ struct pool {
 	/* least_work: an indexed min-heap of the replicas by outstanding work
 	 * (replicas without power last), ties by replica id */
 	uint32_t *lw_heap;  /* local replica indices */
+	double *lw_keys;    /* lw_keys[i]: the key of lw_heap[i] (sifting reads no replica) */
 	uint32_t *lw_pos;   /* lw_pos[local] = position in lw_heap */
 	double kv_bytes;   /* per token */
 	double transfer_bw;
@@ -1107,6 +1108,10 @@ static void on_iter_end(sim *s, void *ctx, const sim_event *ev)
 	uint32_t b = pl->p.block_tokens;
 	sim_time now = ev->time;
 	(void)s;
+	/* the request that finishes first is read below, after the bookkeeping:
+	 * start loading it now (a cache miss on most boundaries) */
+	if (r->n_decode > 0)
+		__builtin_prefetch(&sv->rqs[r->dheap[0].rq]);
 
 	int64_t k = r->k;
 	account_tokens(sv, r, k);
@@ -1355,17 +1360,21 @@ static inline double lw_key(const replica *r)
 	return r->outstanding + (r->down ? 1e300 : 0);
 }
 
-static inline bool lw_less(const serving *sv, const pool *pl, uint32_t a, uint32_t b)
+/* heap positions i and j: by key, ties by replica */
+static inline bool lw_less(const pool *pl, uint32_t i, uint32_t j)
 {
-	double ka = lw_key(&sv->reps[pl->first + a]), kb = lw_key(&sv->reps[pl->first + b]);
-	return ka != kb ? ka < kb : a < b;
+	double ka = pl->lw_keys[i], kb = pl->lw_keys[j];
+	return ka != kb ? ka < kb : pl->lw_heap[i] < pl->lw_heap[j];
 }
 
 static void lw_swap(pool *pl, uint32_t i, uint32_t j)
 {
 	uint32_t a = pl->lw_heap[i], b = pl->lw_heap[j];
+	double ka = pl->lw_keys[i];
 	pl->lw_heap[i] = b;
 	pl->lw_heap[j] = a;
+	pl->lw_keys[i] = pl->lw_keys[j];
+	pl->lw_keys[j] = ka;
 	pl->lw_pos[b] = i;
 	pl->lw_pos[a] = j;
 }
@@ -1374,18 +1383,20 @@ static void lw_swap(pool *pl, uint32_t i, uint32_t j)
 static void lw_update(serving *sv, replica *r)
 {
 	pool *pl = r->pl;
+	(void)sv;
 	if (!pl->lw_heap)
 		return;
 	uint32_t i = pl->lw_pos[r->id - pl->first];
-	while (i > 0 && lw_less(sv, pl, pl->lw_heap[i], pl->lw_heap[(i - 1) / 2])) {
+	pl->lw_keys[i] = lw_key(r);
+	while (i > 0 && lw_less(pl, i, (i - 1) / 2)) {
 		lw_swap(pl, i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
 	for (;;) {
 		uint32_t c = 2 * i + 1, best = i;
-		if (c < pl->n && lw_less(sv, pl, pl->lw_heap[c], pl->lw_heap[best]))
+		if (c < pl->n && lw_less(pl, c, best))
 			best = c;
-		if (c + 1 < pl->n && lw_less(sv, pl, pl->lw_heap[c + 1], pl->lw_heap[best]))
+		if (c + 1 < pl->n && lw_less(pl, c + 1, best))
 			best = c + 1;
 		if (best == i)
 			break;
@@ -1496,7 +1507,8 @@ static void finish_request(serving *sv, replica *r, uint32_t i, sim_time now)
 		l.i_wait = stats_qhist_index(h, l.wait);
 		l.i_tpot = isnan(l.tpot) ? 0 : stats_qhist_index(h, l.tpot);
 		cs_add(&sv->cs[q->w.cls], q, &l, met);
-		cs_add(&sv->all, q, &l, met);
+		if (!sv->parent) /* a shard's overall is the sum of its classes */
+			cs_add(&sv->all, q, &l, met);
 		if (sv->parent) {
 			struct ttft_out t = { l.i_ttft, l.ttft };
 			OUT_PUSH(sv->out, ttft, n_ttft, cap_ttft, t);
@@ -2097,7 +2109,8 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 			continue;
 		pl->lw_heap = malloc(pl->n * sizeof *pl->lw_heap);
 		pl->lw_pos = malloc(pl->n * sizeof *pl->lw_pos);
-		if (!pl->lw_heap || !pl->lw_pos) {
+		pl->lw_keys = calloc(pl->n, sizeof *pl->lw_keys);
+		if (!pl->lw_heap || !pl->lw_pos || !pl->lw_keys) {
 			serving_destroy(sv);
 			return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
 		}
@@ -2237,6 +2250,7 @@ void serving_destroy(serving *sv)
 		free(sv->pools[p].rack_ids);
 		free(sv->pools[p].lw_heap);
 		free(sv->pools[p].lw_pos);
+		free(sv->pools[p].lw_keys);
 	}
 	free(sv->pools);
 	free(sv->shed_class);
@@ -2312,8 +2326,9 @@ void serving_result(serving *sv, srv_result *out)
 			ok = !cs_init(&tmp[c]) &&
 			     !cs_merge(&tmp[c], c < sv->n_classes ? &sv->cs[c] : &sv->all);
 			for (uint32_t g = 0; ok && g < sv->n_shards; g++)
-				ok = !cs_merge(&tmp[c], c < sv->n_classes ? &sv->shards[g]->cs[c]
-									  : &sv->shards[g]->all);
+				for (size_t k = 0; ok && k < sv->n_classes; k++)
+					if (k == c || c == sv->n_classes)
+						ok = !cs_merge(&tmp[c], &sv->shards[g]->cs[k]);
 		}
 		if (ok) {
 			cs = tmp;
@@ -2591,10 +2606,11 @@ void serving_finished_counts(const serving *sv, uint64_t *finished, uint64_t *sl
 {
 	*finished = sv->all.finished;
 	*slo_met = sv->all.slo_met;
-	for (uint32_t g = 0; g < sv->n_shards; g++) {
-		*finished += sv->shards[g]->all.finished;
-		*slo_met += sv->shards[g]->all.slo_met;
-	}
+	for (uint32_t g = 0; g < sv->n_shards; g++)
+		for (size_t c = 0; c < sv->n_classes; c++) {
+			*finished += sv->shards[g]->cs[c].finished;
+			*slo_met += sv->shards[g]->cs[c].slo_met;
+		}
 }
 
 uint64_t serving_defer_class(serving *sv, uint32_t cls, bool defer)
