@@ -257,6 +257,8 @@ typedef struct xfer_out {
 } xfer_out;
 
 typedef struct shard_out {
+	rq *inbox;           /* requests the parent routed here, for EV_ENQUEUE */
+	size_t n_inbox, cap_inbox;
 	uint32_t *dirty;     /* replicas with work_back */
 	size_t n_dirty, cap_dirty;
 	rec_request *rows;
@@ -1466,20 +1468,19 @@ static void route(serving *sv, uint32_t i, int pool_index, sim_time now)
 		q->prefill_replica = (int32_t)r->id;
 	add_work(sv, r, work_of(pl, q));
 	if (sv->shards) {
-		/* the request moves to its replica's shard, arriving there at now */
+		/* the request moves to its replica's shard, arriving there at now;
+		 * it waits in the shard's inbox (a short array the parent fills in
+		 * order) until the shard takes it into its own slab */
 		serving *sh = sv->shards[r->shard];
-		uint32_t j = rq_alloc(sh);
-		if (j == NIL) {
+		shard_out *o = sh->out;
+		OUT_PUSH(o, inbox, n_inbox, cap_inbox, *q);
+		rq_release(sv, i);
+		if (o->nomem) {
 			sim_stop(sv->s);
-			rq_release(sv, i);
 			return;
 		}
-		sh->rqs[j] = *q;
-		sh->rqs[j].prev = sh->rqs[j].next = sh->rqs[j].pprev = sh->rqs[j].pnext = NIL;
-		sh->rqs[j].qnext = NIL;
-		rq_release(sv, i);
 		sim_event e = { .time = now, .lp = r->id, .model = (uint16_t)sh->model,
-				.kind = EV_ENQUEUE, .prio = PRIO_ARRIVAL, .u = j };
+				.kind = EV_ENQUEUE, .prio = PRIO_ARRIVAL, .u = o->n_inbox - 1 };
 		sim_post(sh->s, &e);
 		return;
 	}
@@ -1707,8 +1708,15 @@ static void on_tick(sim *s, void *ctx, sim_time now)
 static void on_enqueue(sim *s, void *ctx, const sim_event *ev)
 {
 	serving *sh = ctx;
-	(void)s;
-	enqueue(sh, &sh->reps[ev->lp], (uint32_t)ev->u, ev->time);
+	uint32_t j = rq_alloc(sh);
+	if (j == NIL) {
+		sim_stop(s);
+		return;
+	}
+	rq *q = &sh->rqs[j];
+	*q = sh->out->inbox[ev->u];
+	q->prev = q->next = q->pprev = q->pnext = q->qnext = NIL;
+	enqueue(sh, &sh->reps[ev->lp], j, ev->time);
 }
 
 /* Merge what the shards did up to the barrier `now`, in shard order. */
@@ -1783,6 +1791,9 @@ static void shards_run(serving *sv, sim_time t)
 	}
 	if (failed)
 		sim_stop(sv->s);
+	/* every request routed before the barrier has reached its shard */
+	for (uint32_t g = 0; g < sv->n_shards; g++)
+		sv->shards[g]->out->n_inbox = 0;
 	shards_merge(sv, t);
 	sv->synced = t;
 }
@@ -1810,6 +1821,7 @@ static void shard_destroy(serving *sh)
 	cs_clear(&sh->all);
 	free(sh->rqs);
 	if (sh->out) {
+		free(sh->out->inbox);
 		free(sh->out->dirty);
 		free(sh->out->rows);
 		free(sh->out->ttft);
