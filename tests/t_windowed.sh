@@ -106,5 +106,27 @@ else
 	echo "FAIL: the message does not name serving.window"
 	fails=$((fails + 1))
 fi
+# the campus through facility-bench at 1 % for a minute: the last line's keys
+FB=${FS_BUILD:-build}/facility-bench
+if [ -x "$FB" ]; then
+	if "$FB" --fraction 0.01 --set duration=1min -j 2 -o "$tmp/fb.h5" >"$tmp/fb.txt" 2>&1; then
+		last=$(tail -n 1 "$tmp/fb.txt")
+		for key in wall_s simulated_requests simulated_requests_per_s peak_rss_mb racks gpus; do
+			echo "$last" | grep -q " $key=[0-9.]" || {
+				echo "FAIL: facility-bench's last line has no $key=: $last"
+				fails=$((fails + 1))
+			}
+		done
+		echo "$last" | grep -q " racks=7 gpus=504" || {
+			echo "FAIL: 1 % of the campus is not 7 racks, 504 GPUs: $last"
+			fails=$((fails + 1))
+		}
+		echo "ok: $last"
+	else
+		cat "$tmp/fb.txt"
+		echo "FAIL: facility-bench --fraction 0.01 failed"
+		fails=$((fails + 1))
+	fi
+fi
 echo "$fails failure(s)"
 [ "$fails" = 0 ]
