@@ -140,6 +140,8 @@ static void scale_sets(const scenario *sc, double f, sets *out)
 int main(int argc, char **argv)
 {
 	threads_prefer_passive(argv); /* see threads.h */
+	/* the serving model splits its CPU time into parallel and serial parts */
+	setenv("FS_SHARD_TIMING", "1", 0);
 	const char *path = "examples/campus-100mw/campus-100mw.yaml";
 	const char *output = "build/facility-bench.h5";
 	double fraction = 1.0;
@@ -240,6 +242,20 @@ int main(int argc, char **argv)
 		       "IT energy %.4f MWh\n",
 		       sum.fac.it_mean_w / 1e6, sum.fac.facility_mean_w / 1e6,
 		       sum.fac.facility_peak_w / 1e6, sum.fac.pue, sum.fac.e_it_j / 3.6e9);
+	if (sum.sv.shard_cpu_s > 0) {
+		/* what the run would take on idle cores: the serial part (routing,
+		 * arrivals, barriers, facility, recorder) plus the shards' work
+		 * spread over the threads (measured in CPU time, so it holds on a
+		 * loaded machine) */
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		double cpu = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+			     (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+		double par = sum.sv.shard_cpu_s, ser = cpu - par;
+		printf("  cpu: %.1f s in all, %.1f s in the shards (parallel), %.1f s serial; on idle "
+		       "cores: 1 thread %.1f s, 2 threads %.1f s\n",
+		       cpu, par, ser, cpu, ser + sum.sv.shard_two_s);
+	}
 	printf("facility-bench fraction=%g threads=%d window_s=%g wall_s=%.3f simulated_requests=%" PRIu64
 	       " simulated_requests_per_s=%.0f peak_rss_mb=%.1f racks=%" PRIu64 " gpus=%" PRIu64 "\n",
 	       fraction, threads, sc.serving.window_s, wall, simulated,

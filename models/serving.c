@@ -59,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -241,6 +242,11 @@ struct serving {
 	sim_time window;     /* [ns]; 0 = sequential */
 	struct shard_out *out; /* a shard: effects merged at the barrier */
 	sim_time synced;     /* the whole: the shards have run up to here */
+	bool timing;         /* the whole: FS_SHARD_TIMING is set */
+	double cpu_s;        /* a shard: wall time of its last run; the whole: the shards'
+			      * CPU time (timing) [s] */
+	double critical_s;   /* the whole: sum over windows of max(half the shards' time,
+			      * the slowest shard): their wall time on 2 idle threads [s] */
 };
 
 /* What a shard leaves for the parent at the barrier, in the order it happened. */
@@ -1779,15 +1785,47 @@ static void shards_merge(serving *sv, sim_time now)
 }
 
 /* Run every shard up to t (in parallel) and merge. */
+static double clock_s(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void shards_run(serving *sv, sim_time t)
 {
 	int failed = 0;
 	int n = (int)sv->n_shards;
-#pragma omp parallel for schedule(dynamic, 1) reduction(| : failed) if (n > 1)
-	for (int g = 0; g < n; g++) {
-		fs_error e;
-		if (sim_run(sv->shards[g]->s, t, &e))
-			failed = 1;
+	bool timing = sv->timing;
+	double cpu = 0;
+	/* timing: each thread's CPU time over the region (a system call per
+	 * thread and window), split among its shards by their wall time (a
+	 * cheap clock per shard) */
+#pragma omp parallel if (n > 1) reduction(| : failed) reduction(+ : cpu)
+	{
+		double c0 = timing ? clock_s(CLOCK_THREAD_CPUTIME_ID) : 0;
+#pragma omp for schedule(dynamic, 1) nowait
+		for (int g = 0; g < n; g++) {
+			fs_error e;
+			double w0 = timing ? clock_s(CLOCK_MONOTONIC) : 0;
+			if (sim_run(sv->shards[g]->s, t, &e))
+				failed = 1;
+			if (timing)
+				sv->shards[g]->cpu_s = clock_s(CLOCK_MONOTONIC) - w0;
+		}
+		if (timing)
+			cpu += clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	}
+	if (timing) {
+		double worst = 0, wall = 0;
+		for (int g = 0; g < n; g++) {
+			wall += sv->shards[g]->cpu_s;
+			if (sv->shards[g]->cpu_s > worst)
+				worst = sv->shards[g]->cpu_s;
+		}
+		worst = wall > 0 ? worst * cpu / wall : 0; /* the slowest shard in CPU time */
+		sv->cpu_s += cpu;
+		sv->critical_s += cpu / 2 > worst ? cpu / 2 : worst;
 	}
 	if (failed)
 		sim_stop(sv->s);
@@ -2227,6 +2265,7 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 			}
 		}
 		sv->n_shards = g;
+		sv->timing = getenv("FS_SHARD_TIMING") != NULL;
 		sim_event e = { .time = sv->window, .model = (uint16_t)sv->model, .kind = EV_WINDOW,
 				.prio = PRIO_WINDOW };
 		sim_post(s, &e);
@@ -2377,6 +2416,8 @@ void serving_result(serving *sv, srv_result *out)
 	out->n_classes = sv->n_classes;
 	out->replicas = sv->n_reps;
 	out->simulated = sv->simulated;
+	out->shard_cpu_s = sv->cpu_s;
+	out->shard_two_s = sv->critical_s;
 	out->dropped = sv->dropped;
 	out->shed = sv->shed;
 	out->deferred = sv->deferred;

@@ -114,6 +114,11 @@ typedef struct srv_result {
 	size_t n_classes;
 	uint64_t replicas, gpus, iterations, stretches;
 	uint64_t simulated;          /* requests that arrived, warm-up included */
+	/* windowed engine, when the environment sets FS_SHARD_TIMING: CPU time
+	 * spent inside the shards (the parallel part), and the sum over windows
+	 * of max(half of it, the window's slowest shard): the parallel part's
+	 * wall time on two idle threads [s] */
+	double shard_cpu_s, shard_two_s;
 	uint64_t dropped;            /* arrived after warm-up, too large for any KV cache */
 	uint64_t shed;               /* refused by load shedding, after warm-up */
 	uint64_t deferred;           /* held while energy was expensive, after warm-up */
