@@ -44,6 +44,7 @@
 
 #include "catalog.h"
 #include "error.h"
+#include "cli.h"
 #include "h5read.h"
 #include "svg.h"
 #include "yamltree.h"
@@ -62,26 +63,6 @@ typedef struct ctx {
 	int charts;
 	int status;       /* first failure: an exit status */
 } ctx;
-
-static int errorf(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int errorf(int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("factorysim: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return status;
-}
-
-static int report_err(const fs_error *err)
-{
-	char msg[2048];
-	fs_error_format(err, msg, sizeof msg);
-	fprintf(stderr, "factorysim: %s\n", msg);
-	return fs_exit_status(err->code ? err->code : FS_ERR_INTERNAL);
-}
 
 static void esc(ctx *c, const char *s)
 {
@@ -258,7 +239,7 @@ static void page_end(ctx *c)
 static bool fig_begin(ctx *c, svg_chart *ch, const char *title, const char *subtitle)
 {
 	if (svg_chart_init(ch, c->f, CHART_W, CHART_H, title, subtitle)) {
-		c->status = errorf(1, "out of memory");
+		c->status = cli_errorf(1, "out of memory");
 		return false;
 	}
 	return true;
@@ -1868,9 +1849,9 @@ static void sweep_report(ctx *c)
 	int rc = h5r_table_read(c->h, "/sweep/points", NULL, 0, &s.pts, &err);
 	if (rc) {
 		if (rc == H5R_ABSENT)
-			c->status = errorf(2, "%s: a sweep file without /sweep/points", c->path);
+			c->status = cli_errorf(2, "%s: a sweep file without /sweep/points", c->path);
 		else
-			c->status = report_err(&err);
+			c->status = cli_report(&err);
 		return;
 	}
 	h5r_attr_strings(c->h, "/sweep/table", "parameters", &s.par, &s.np, NULL);
@@ -1881,7 +1862,7 @@ static void sweep_report(ctx *c)
 	s.levels = calloc(s.np ? s.np : 1, sizeof *s.levels);
 	s.nlev = calloc(s.np ? s.np : 1, sizeof *s.nlev);
 	if (!s.levels || !s.nlev) {
-		c->status = errorf(1, "out of memory");
+		c->status = cli_errorf(1, "out of memory");
 		sweep_clear(&s);
 		return;
 	}
@@ -2018,11 +1999,11 @@ int cmd_report(int argc, char **argv)
 	fs_error_clear(&err);
 	ctx c = { .path = file, .warmup_s = NAN };
 	if (h5r_open(file, &c.h, &err))
-		return report_err(&err);
+		return cli_report(&err);
 	bool sweep_file = h5r_is_sweep(c.h);
 	if (!sweep_file && !h5r_exists(c.h, "/summary")) {
 		h5r_close(c.h);
-		return errorf(2,
+		return cli_errorf(2,
 			      "%s: no /summary group; not a complete factorysim run file (expected "
 			      "one written by 'factorysim run', or a sweep file)",
 			      file);
@@ -2032,7 +2013,7 @@ int cmd_report(int argc, char **argv)
 	c.f = fopen(tmp, "w");
 	if (!c.f) {
 		h5r_close(c.h);
-		return errorf(1, "%s: cannot create: %s", out, strerror(errno));
+		return cli_errorf(1, "%s: cannot create: %s", out, strerror(errno));
 	}
 	h5r_on_fault_remove(tmp);
 	if (sweep_file)
@@ -2041,9 +2022,9 @@ int cmd_report(int argc, char **argv)
 		run_report(&c);
 	bool bad = ferror(c.f) != 0;
 	if (fclose(c.f) || bad)
-		c.status = c.status ? c.status : errorf(1, "%s: cannot write", out);
+		c.status = c.status ? c.status : cli_errorf(1, "%s: cannot write", out);
 	if (!c.status && rename(tmp, out))
-		c.status = errorf(1, "%s: cannot rename %s into place: %s", out, tmp, strerror(errno));
+		c.status = cli_errorf(1, "%s: cannot rename %s into place: %s", out, tmp, strerror(errno));
 	if (c.status)
 		remove(tmp);
 	else
