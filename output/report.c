@@ -1372,7 +1372,7 @@ static void sweep_param_charts(ctx *c, const sweep *s, size_t p, const int *tm, 
 	       *rows = malloc((n ? n : 1) * sizeof *rows);
 	xy_series *ser = calloc(SWEEP_MAX_LINES > ntm ? SWEEP_MAX_LINES : ntm, sizeof *ser);
 	if (!grp || !with || !lab || !gof || !rep || !rows || !ser) {
-		c->status = errorf(1, "out of memory");
+		c->status = cli_errorf(1, "out of memory");
 		goto done;
 	}
 	/* grouping parameters; the ones that vary with p; the ones a label needs */
@@ -1463,7 +1463,7 @@ static void sweep_param_charts(ctx *c, const sweep *s, size_t p, const int *tm, 
 		if (!cnt || !buf) {
 			free(cnt);
 			free(buf);
-			c->status = errorf(1, "out of memory");
+			c->status = cli_errorf(1, "out of memory");
 			goto done;
 		}
 		size_t *off = cnt + ng + 1, used = 0;
@@ -1631,7 +1631,7 @@ static void sweep_frontier(ctx *c, const sweep *s)
 	bool *lab = calloc(s->np ? s->np : 1, sizeof *lab), *all = calloc(s->np ? s->np : 1, 1);
 	char **texts = calloc(n ? n : 1, sizeof *texts);
 	if (!gx || !idx || !lab || !all || !texts) {
-		c->status = errorf(1, "out of memory");
+		c->status = cli_errorf(1, "out of memory");
 		goto done;
 	}
 	double *gy = gx + n, *px = gy + n, *py = px + n;
@@ -1872,7 +1872,7 @@ static void sweep_report(ctx *c)
 		h5r_attr_strings(c->h, "/sweep/table", an, &s.levels[p], &s.nlev[p], NULL);
 	}
 	if (design_analyse(&s)) {
-		c->status = errorf(1, "out of memory");
+		c->status = cli_errorf(1, "out of memory");
 		sweep_clear(&s);
 		return;
 	}
@@ -1954,7 +1954,7 @@ static void sweep_report(ctx *c)
 		for (size_t p = 0; charted && p < s.np; p++)
 			sweep_param_charts(c, &s, p, tm, ntm, best, charted);
 		if (!charted)
-			c->status = errorf(1, "out of memory");
+			c->status = cli_errorf(1, "out of memory");
 		free(charted);
 	}
 	if (s.pts.nrows)
