@@ -9,7 +9,8 @@
 #   make deps         only the package check/installation step
 #   make format/lint  clang-format / cppcheck over the sources
 #
-# Options: SAN=1 (AddressSanitizer + UBSan), DEBUG=1 (-O0), MPI=1 (reserved for sweeps).
+# Options: SAN=1 (AddressSanitizer + UBSan), DEBUG=1 (-O0), MPI=1 (build with mpicc:
+# `mpirun -n R factorysim sweep ...` spreads a sweep over ranks).
 #
 # Package flags come from pkg-config and are expanded lazily (=, not :=), so that
 # `make run` on a machine without the -dev packages reaches the deps step instead
@@ -22,6 +23,10 @@ VERSION := 0.1.0
 # Debian packages the build, the tests and the examples need.
 DEB_PKGS := pkg-config libgsl-dev libyaml-dev libhdf5-dev hdf5-tools libcmocka-dev python3 python3-h5py
 PKGS     := gsl yaml-0.1 hdf5
+# Debian packages only some tests need (MPI sweeps, the report in a browser,
+# examples/python); without them (and without root to install them) those
+# tests skip.
+TEST_PKGS := openmpi-bin libopenmpi-dev chromium python3-pandas python3-matplotlib
 
 ifeq ($(MPI),1)
 CC := mpicc
@@ -65,7 +70,7 @@ NVCC     ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2
 FORCE:
 # keep the objects of tests and benches (intermediate files of chained rules)
 .SECONDARY:
-.PHONY: FORCE all run test bench install uninstall clean deps format lint unit-tests cuda-check calibration-bench
+.PHONY: FORCE all run test bench install uninstall clean deps format lint unit-tests cuda-check calibration-bench mpi-check
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/factorysim $(BENCH_BIN) $(BUILD)/facility-bench
@@ -113,9 +118,20 @@ run: deps
 	./$(BUILD)/factorysim run examples/quickstart/quickstart.yaml -o $(BUILD)/quickstart.h5
 
 test: deps
+	@sh tools/deps.sh $(TEST_PKGS) || echo "make test: the tests that need these will skip"
 	@$(MAKE) --no-print-directory all $(TEST_BIN)
 	@$(MAKE) --no-print-directory cuda-check
+	@$(MAKE) --no-print-directory mpi-check
 	@sh tests/run.sh $(BUILD)
+
+# The MPI build of the CLI, for the MPI sweep test (tests/t_sweep.sh), in its
+# own build directory so that the main build stays MPI-free.
+mpi-check:
+ifneq ($(MPI),1)
+	@if command -v mpicc >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory MPI=1 BUILD=$(BUILD)/mpi $(BUILD)/mpi/factorysim; \
+	else echo "mpi-check: mpicc not found; the MPI sweep test will be skipped"; fi
+endif
 
 # --- benchmarks -------------------------------------------------------------
 

@@ -43,6 +43,9 @@ typedef struct fac_rack {
 	double gpu_w;          /* mean power of one GPU over the last tick */
 	bool thermal_trip;     /* over shutdown temperature: off until it cools */
 	double target;         /* the cap share the priority policy wants for it */
+	bool out;              /* out of service (failed, or down for maintenance): no power */
+	sim_time out_since;    /* when it went out */
+	sim_time out_ns;       /* time out during the current tick, closed spells [ns] */
 } fac_rack;
 
 typedef struct dr_record {
@@ -278,7 +281,9 @@ int facility_create(sim *s, const fac_params *p, const rack_spec *const *racks, 
 		{ &f->id_rpow, "racks/power", "W", "rack input power, mean over the tick", n_racks },
 		{ &f->id_rcap, "racks/cap", "W", "per-GPU power cap (TDP when uncapped)", n_racks },
 		{ &f->id_rclock, "racks/clock", "1", "GPU clock factor f / f_max", n_racks },
-		{ &f->id_rstate, "racks/state", "1", "0 on, 1 off (no power), 2 booting", n_racks },
+		{ &f->id_rstate, "racks/state", "1",
+		  "0 on, 1 off (no power), 2 booting, 3 out of service (failed or in maintenance)",
+		  n_racks },
 		{ &f->id_stage_load, "site/stage_load", "1",
 		  "load of each power-chain stage (racks side first) as a share of its capacity",
 		  p->n_chain },
@@ -604,7 +609,21 @@ void facility_tick(facility *f, sim_time now)
 		double pg = dt > 0 ? egpu / dt : 0, rack_w = 0;
 		if (r->state == RACK_BOOTING && t >= r->boot_until_s)
 			set_rack_state(f, k, RACK_ON, t);
-		if (r->state == RACK_ON) {
+		/* the share of the tick the rack was out of service (failed or in
+		 * maintenance): its GPUs' energy already shows it (the serving model
+		 * stops them); its other equipment is off for that share */
+		sim_time out_ns = r->out_ns + (r->out ? now - r->out_since : 0);
+		r->out_ns = 0;
+		if (r->out)
+			r->out_since = now;
+		double on = dt > 0 && out_ns > 0 ? 1 - sim_to_s(out_ns) / dt : 1;
+		if (r->state == RACK_ON && on < 1) {
+			pg += r->idle_unused_w * on;
+			double span = r->tdp_all_w - r->idle_all_w;
+			double u = span > 0 && on > 0 ? (pg / on - r->idle_all_w) / span : 0;
+			u = u > 1 ? 1 : u < 0 ? 0 : u;
+			rack_w = pg + on * (r->fixed_w + r->spec->fan_pump_w * (0.3 + 0.7 * u));
+		} else if (r->state == RACK_ON) {
 			pg += r->idle_unused_w;
 			/* fans follow the GPUs' power above idle */
 			double span = r->tdp_all_w - r->idle_all_w;
@@ -630,7 +649,7 @@ void facility_tick(facility *f, sim_time now)
 		rec_set(f->sink, f->id_rpow, k, rack_w);
 		rec_set(f->sink, f->id_rcap, k, r->share * r->gpu[0]->tdp_w);
 		rec_set(f->sink, f->id_rclock, k, f->sv ? serving_rack_clock(f->sv, k) : 1);
-		rec_set(f->sink, f->id_rstate, k, r->state);
+		rec_set(f->sink, f->id_rstate, k, r->out ? 3 : r->state);
 	}
 	/* the chain, its alarms and trips */
 	double utility = it;
@@ -1077,4 +1096,19 @@ int facility_result_record(const fac_result *r, rec_sink *sink, fs_error *err)
 		}
 	}
 	return FS_OK;
+}
+
+/* --- faults ----------------------------------------------------------------------------- */
+
+void facility_set_rack_out(facility *f, uint32_t rack, bool out)
+{
+	if (!f || rack >= f->n || f->racks[rack].out == out)
+		return;
+	fac_rack *r = &f->racks[rack];
+	sim_time now = sim_now(f->s);
+	if (out)
+		r->out_since = now;
+	else
+		r->out_ns += now - r->out_since;
+	r->out = out;
 }

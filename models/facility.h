@@ -141,6 +141,11 @@ typedef struct fac_result {
 } fac_result;
 
 void facility_result(facility *f, fac_result *out);
+
+/* A rack out of service (a failure, or maintenance; models/faults.c): from now
+ * on it draws no power, its CPUs, switches and fans included (the serving
+ * model stops its GPUs).  Ticks count the share of their time it was out. */
+void facility_set_rack_out(facility *f, uint32_t rack, bool out);
 int facility_result_record(const fac_result *r, rec_sink *sink, fs_error *err);
 
 #endif

@@ -73,7 +73,32 @@ typedef struct rack_spec {
 	double fan_pump_w;          /* fans and in-rack pumps [W] */
 	double psu_efficiency;      /* 0..1 at typical load */
 	double liquid_share;        /* share of heat to liquid, 0..1 */
+	int trays;                  /* compute trays (nodes); each group's GPUs split evenly */
+	int switch_trays;           /* NVLink switch trays (0: switches on the tray's board) */
 } rack_spec;
+
+/* Reliability of the component classes a failure can take out: a GPU, a
+ * compute tray (node), an NVLink switch tray, a whole rack. */
+enum hw_fail_class { HW_FAIL_GPU, HW_FAIL_TRAY, HW_FAIL_SWITCH_TRAY, HW_FAIL_RACK,
+		     HW_FAIL_CLASSES };
+enum hw_life_dist { HW_LIFE_EXPONENTIAL, HW_LIFE_WEIBULL };
+enum hw_repair_dist { HW_REPAIR_EXPONENTIAL, HW_REPAIR_FIXED };
+
+typedef struct hw_lifetime {
+	bool enabled;               /* false: this class never fails at random */
+	double mtbf_s;              /* mean time between failures of one component [s] */
+	int distribution;           /* enum hw_life_dist */
+	double shape;               /* Weibull shape k (1 for exponential) */
+	double repair_s;            /* mean time to repair in place (or in the shop) [s] */
+	double replace_s;           /* mean time to swap a spare in [s] */
+} hw_lifetime;
+
+typedef struct hw_reliability {
+	hw_lifetime cls[HW_FAIL_CLASSES];
+	double detect_s;            /* failure -> noticed by the serving stack [s] */
+	double drain_s;             /* longest wait for in-flight requests before a pull [s] */
+	int repair_distribution;    /* enum hw_repair_dist, for repair and replace times */
+} hw_reliability;
 
 typedef struct llm_spec {
 	char name[HW_NAME_LEN];     /* "llama-3.1-70b" */

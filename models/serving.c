@@ -163,6 +163,10 @@ typedef struct replica {
 	double energy_j;     /* all the replica's GPUs, up to p_since */
 	bool down;           /* no power: starts no iteration */
 	double t_compute, t_busy; /* compute-bound and total iteration time [fp units] */
+	/* faults (models/faults.c): a failed replica starts no iteration; one
+	 * that is out takes no new requests from the routers */
+	bool failed, out;
+	double powered;      /* share of its GPUs with power while failed, 0..1 */
 	uint32_t shard;      /* windowed engine: the shard that runs it */
 	double work_back;    /* windowed: work finished since the barrier (router) */
 	bool dirty;          /* windowed: listed in its shard's dirty list */
@@ -229,6 +233,7 @@ struct serving {
 	uint64_t sample_threshold;
 	uint64_t tokens_out, shed, deferred;
 	uint64_t simulated; /* arrivals, warm-up included */
+	uint64_t tokens_discarded; /* generated, then lost with a failed replica's KV */
 	bool *shed_class;
 	bool *defer_class;
 	uint32_t hold_head, hold_tail; /* deferred requests, in arrival order */
@@ -327,6 +332,15 @@ static inline void power_set(replica *r, sim_time now, double w)
 {
 	power_flush(r, now);
 	r->power_w = w;
+}
+
+/* Per-GPU power of a replica running no iteration: none without power, idle
+ * on the GPUs that still have it when failed, else idle. */
+static inline double idle_power(const replica *r)
+{
+	if (r->down)
+		return 0;
+	return r->failed ? r->pl->hw.gpu->idle_w * r->powered : r->pl->hw.gpu->idle_w;
 }
 
 /* Per-GPU power of an iteration at context sum ctx: its activity is the
@@ -1257,11 +1271,11 @@ static void schedule_next(serving *sv, replica *r)
 		r->clock = r->clock_next;
 		r->f_gamma = pow(r->clock, pl->hw.gpu->power_gamma);
 	}
-	if (r->down || (batch.prefill_seqs == 0 && batch.decode_seqs == 0)) {
+	if (r->down || r->failed || (batch.prefill_seqs == 0 && batch.decode_seqs == 0)) {
 		/* idle until the next arrival (or until power returns) */
 		for (uint32_t i = r->pf_head; i != NIL; i = sv->rqs[i].pnext)
 			sv->rqs[i].chunk = 0;
-		power_set(r, now, r->down ? 0 : pl->hw.gpu->idle_w);
+		power_set(r, now, idle_power(r));
 		r->busy = false;
 		return;
 	}
@@ -1322,7 +1336,7 @@ static void enqueue(serving *sv, replica *r, uint32_t i, sim_time now)
 	q->state = RQ_WAITING;
 	wait_push_back(sv, r, i);
 	if (!r->busy) {
-		if (!r->down) {
+		if (!r->down && !r->failed) {
 			r->anchor = now;
 			r->end_fp = 0;
 			schedule_next(sv, r);
@@ -1365,7 +1379,7 @@ static void cut_at(serving *sv, replica *r, sim_time now)
 
 static inline double lw_key(const replica *r)
 {
-	return r->outstanding + (r->down ? 1e300 : 0);
+	return r->outstanding + (r->down || r->out ? 1e300 : 0);
 }
 
 /* heap positions i and j: by key, ties by replica */
@@ -1438,7 +1452,7 @@ static replica *pick(serving *sv, pool *pl, const rq *q)
 		for (uint32_t tries = 0; tries < pl->n; tries++) {
 			best = &sv->reps[pl->first + pl->rr];
 			pl->rr = (pl->rr + 1) % pl->n;
-			if (!best->down)
+			if (!best->down && !best->out)
 				break;
 		}
 		return best;
@@ -1451,7 +1465,7 @@ static replica *pick(serving *sv, pool *pl, const rq *q)
 			uint32_t hit = pc_lookup(&r->pc, q->w.prefix_id, &tier);
 			if (hit > q->w.prefix_tokens)
 				hit = q->w.prefix_tokens;
-			double score = r->outstanding - 2.0 * hit + (r->down ? 1e300 : 0);
+			double score = r->outstanding - 2.0 * hit + (r->down || r->out ? 1e300 : 0);
 			if (score < best_score) {
 				best_score = score;
 				best = r;
@@ -2609,12 +2623,12 @@ void serving_set_rack_down(serving *sv, uint32_t rack, bool down)
 			cut_at(owner(sv, r), r, now);
 			if (!r->busy)
 				power_set(r, now, 0);
-		} else if (!r->busy && (r->wait_head != NIL || r->run_head != NIL)) {
+		} else if (!r->busy && !r->failed && (r->wait_head != NIL || r->run_head != NIL)) {
 			r->anchor = now;
 			r->end_fp = 0;
 			schedule_next(owner(sv, r), r);
 		} else if (!r->busy) {
-			power_set(r, now, r->pl->hw.gpu->idle_w);
+			power_set(r, now, idle_power(r));
 		}
 	}
 }
@@ -2711,3 +2725,193 @@ double serving_rack_compute_share(serving *sv, uint32_t rack)
 	return b > 0 ? c / b : 0;
 }
 
+
+/* --- faults: the entry points models/faults.c drives ------------------------------ */
+
+uint32_t serving_replica_count(const serving *sv)
+{
+	return sv->n_reps;
+}
+
+uint32_t serving_replica_gpus(const serving *sv, uint32_t rep)
+{
+	return rep < sv->n_reps ? sv->reps[rep].gpus : 0;
+}
+
+/* Replica j of a pool holds GPUs [j x gpr, (j + 1) x gpr) of its racks' group
+ * GPUs laid end to end, rack after rack (as serving_create places it). */
+void serving_replica_gpu(const serving *sv, uint32_t rep, uint32_t i, uint32_t *rack, int *group,
+			 uint32_t *index)
+{
+	assert(rep < sv->n_reps && i < sv->reps[rep].gpus);
+	const replica *r = &sv->reps[rep];
+	const pool *pl = r->pl;
+	uint64_t per_rack = (uint64_t)pl->hw.rack->groups[pl->p.rack_group].count;
+	uint64_t g = (uint64_t)(rep - pl->first) * r->gpus + i;
+	*rack = pl->rack_ids[g / per_rack];
+	*group = pl->p.rack_group;
+	*index = (uint32_t)(g % per_rack);
+}
+
+uint32_t serving_replica_requests(const serving *sv, uint32_t rep)
+{
+	return rep < sv->n_reps ? sv->reps[rep].n_running + sv->reps[rep].n_waiting : 0;
+}
+
+uint64_t serving_tokens_discarded(const serving *sv)
+{
+	return sv->tokens_discarded;
+}
+
+void serving_replica_routable(serving *sv, uint32_t rep, bool routable)
+{
+	replica *r = &sv->reps[rep];
+	if (r->out == !routable)
+		return;
+	r->out = !routable;
+	lw_update(sv, r);
+}
+
+/* A failure stops the replica where it stands: the iterations of the stretch
+ * in flight that ended by now count (no request finishes inside a decode-only
+ * stretch, only at its end, which has not come: faults fire after iteration
+ * ends of the same nanosecond), the iteration in progress is lost with its
+ * prefill chunks, and nothing new starts.  Its requests stay until they are
+ * evicted (at detection).  A restart brings it back with an empty prefix cache
+ * (a new or reset part). */
+void serving_replica_stop(serving *sv, uint32_t rep, bool stop, double powered)
+{
+	replica *r = &sv->reps[rep];
+	sim_time now = sim_now(sv->s);
+	r->powered = powered;
+	if (r->failed == stop) {
+		if (stop && !r->busy)
+			power_set(r, now, idle_power(r));
+		return;
+	}
+	r->failed = stop;
+	if (stop) {
+		if (r->busy) {
+			int64_t done = iters_done_by(r, now);
+			assert(done < r->k);
+			sim_cancel(sv->s, r->ev);
+			if (done > 0) {
+				account_tokens(sv, r, done);
+				r->iterations += (uint64_t)done;
+				r->stretches++;
+				if (done > 1)
+					r->blocks_used += (int64_t)inc_sum(r, r->iter + 1, done - 1);
+				r->ctx_sum += (uint64_t)r->n_decode * (uint64_t)done;
+				r->iter += done;
+			}
+			for (uint32_t i = r->pf_head; i != NIL; i = sv->rqs[i].pnext)
+				sv->rqs[i].chunk = 0;
+			r->acct_k = 0;
+			r->extra_fp = 0;
+			r->busy = false;
+		}
+		power_set(r, now, idle_power(r));
+		return;
+	}
+	/* back: new (or reset) hardware holds no cached prefix */
+	double hbm_tokens = r->pc.capacity[1];
+	pc_clear(&r->pc);
+	if (pc_init(&r->pc, hbm_tokens, r->pl->p.offload_bytes / r->pl->kv_bytes))
+		sim_stop(sv->s); /* out of memory: stop the run rather than crash */
+	offload_take(r, 0);
+	if (!r->down && (r->wait_head != NIL || r->run_head != NIL)) {
+		r->anchor = now;
+		r->end_fp = 0;
+		schedule_next(sv, r);
+	} else {
+		power_set(r, now, idle_power(r));
+	}
+}
+
+/* Send a request taken off replica r to the router again.  With its KV
+ * recovered (migrated), a decoder continues on a replica of the same pool
+ * without prefill; otherwise the request starts over from its prompt at its
+ * class's entry pool, and the tokens it had generated are discarded. */
+static void retry(serving *sv, replica *r, uint32_t i, bool has_kv, bool kv_recovered,
+		  sim_time now)
+{
+	rq *q = &sv->rqs[i];
+	if (has_kv && kv_recovered && r->pl->p.role != SRV_ROLE_PREFILL) {
+		q->swapped = 2;
+		q->ctx0 = q->w.input_tokens + q->generated;
+		route(sv, i, (int)(r->pl - sv->pools), now);
+		return;
+	}
+	if (kv_recovered && q->generated > 0 && r->pl->p.role != SRV_ROLE_PREFILL) {
+		/* a preempted decoder without KV: its context is prefilled again */
+		q->swapped = 0;
+		q->done = 0;
+		q->target = q->w.input_tokens + q->generated;
+		route(sv, i, (int)(r->pl - sv->pools), now);
+		return;
+	}
+	sv->tokens_discarded += q->generated;
+	q->generated = 0;
+	q->target = q->w.input_tokens;
+	q->done = 0;
+	q->swapped = 0;
+	q->first_token = -1;
+	route(sv, i, sv->class_pool[q->w.cls], now);
+}
+
+uint64_t serving_replica_evict(serving *sv, uint32_t rep, bool running, bool kv_recovered)
+{
+	replica *r = &sv->reps[rep];
+	sim_time now = sim_now(sv->s);
+	/* detach first (the router may hand a request straight back to this
+	 * replica when every other one is out too), then route */
+	uint32_t head = NIL, tail = NIL;
+	uint64_t n = 0;
+#define DETACH(idx)                                         \
+	do {                                                \
+		sv->rqs[idx].qnext = NIL;                   \
+		if (tail == NIL)                            \
+			head = (idx);                       \
+		else                                        \
+			sv->rqs[tail].qnext = (idx);        \
+		tail = (idx);                               \
+		n++;                                        \
+	} while (0)
+	while (running && r->run_head != NIL) {
+		uint32_t i = r->run_head;
+		rq *q = &sv->rqs[i];
+		q->swapped = q->state == RQ_DECODE ? 3 : 0; /* 3: held KV here (decoder) */
+		evict_running(sv, r, i);
+		add_work(sv, r, -work_of(r->pl, q));
+		DETACH(i);
+	}
+	if (running) {
+		/* empty now: clear what a stopped stretch may have left booked */
+		r->blocks_used = 0;
+		r->ctx_sum = 0;
+		r->n_decode = 0;
+		memset(r->phase, 0, r->pl->p.block_tokens * sizeof *r->phase);
+	}
+	while (r->wait_head != NIL) {
+		uint32_t i = wait_pop(sv, r);
+		rq *q = &sv->rqs[i];
+		if (q->swapped == 1) {
+			/* its KV sat in this replica's offload tier */
+			offload_take(r, -(double)q->ctx0 * r->pl->kv_bytes);
+			q->swapped = 3;
+		} else if (q->swapped == 2) {
+			q->swapped = 3; /* arrived with its KV from a prefill pool */
+		}
+		add_work(sv, r, -work_of(r->pl, q));
+		DETACH(i);
+	}
+#undef DETACH
+	for (uint32_t i = head; i != NIL;) {
+		uint32_t nx = sv->rqs[i].qnext;
+		bool has_kv = sv->rqs[i].swapped == 3;
+		sv->rqs[i].swapped = 0;
+		retry(sv, r, i, has_kv, kv_recovered, now);
+		i = nx;
+	}
+	return n;
+}

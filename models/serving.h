@@ -187,6 +187,38 @@ void serving_finished_counts(const serving *sv, uint64_t *finished, uint64_t *sl
 /* Output tokens produced so far (all classes, warm-up included). */
 uint64_t serving_tokens_out(const serving *sv);
 
+/* --- faults (models/faults.c drives these) ---------------------------------------
+ * A replica is stopped (failed) or running, and routable or out, independently
+ * of the rack's power (serving_set_rack_down).  Rule: a replica is one TP x PP
+ * group (expert and data-parallel attention ranks inside it share its
+ * collectives), so any failed GPU, tray or NVLink path of it stops the whole
+ * replica; a pool degrades by whole replicas. */
+uint32_t serving_replica_count(const serving *sv);
+uint32_t serving_replica_gpus(const serving *sv, uint32_t rep);
+/* Where GPU i (0 <= i < gpus) of a replica sits: its rack, the rack's GPU
+ * group and the GPU's index within the group. */
+void serving_replica_gpu(const serving *sv, uint32_t rep, uint32_t i, uint32_t *rack, int *group,
+			 uint32_t *index);
+/* Stop a replica (a failure, or its part pulled): the iteration in progress
+ * is lost and none starts; its GPUs draw idle power times `powered` (the share
+ * of them that still has power).  stop false restarts it, with an empty
+ * prefix cache.  Its requests stay where they are until evicted. */
+void serving_replica_stop(serving *sv, uint32_t rep, bool stop, double powered);
+/* Whether routers send it new requests (they use an out replica only when
+ * every replica of the pool is out or without power). */
+void serving_replica_routable(serving *sv, uint32_t rep, bool routable);
+/* Hand a replica's requests back to the routers: the waiting ones, and with
+ * running true also those it runs.  With kv_recovered, decoders keep their KV
+ * (migrated) and continue on another replica of the pool; otherwise a request
+ * starts over from its prompt and the tokens it generated are discarded.
+ * Returns the requests moved.  Make the replica unroutable first. */
+uint64_t serving_replica_evict(serving *sv, uint32_t rep, bool running, bool kv_recovered);
+/* Requests at a replica, waiting or running. */
+uint32_t serving_replica_requests(const serving *sv, uint32_t rep);
+/* Output tokens generated and then discarded by evictions (all classes,
+ * warm-up included). */
+uint64_t serving_tokens_discarded(const serving *sv);
+
 /* For tests: every finished request's row goes here too (NULL = off). */
 typedef void (*srv_request_hook)(void *ctx, const rec_request *row);
 void serving_set_request_hook(serving *sv, srv_request_hook fn, void *ctx);

@@ -162,6 +162,7 @@ int runner_run(const scenario *sc, const runner_opts *o, run_summary *sum, fs_er
 	station *st = NULL;
 	serving *sv = NULL;
 	facility *fac = NULL;
+	faults *flt = NULL;
 	if (!s) {
 		workload_destroy(wl);
 		recorder_abort(rec);
@@ -177,6 +178,10 @@ int runner_run(const scenario *sc, const runner_opts *o, run_summary *sum, fs_er
 	if (!rc && sc->has_site)
 		rc = facility_create(s, &sc->site, sc->rack_list, sc->n_rack_list, sc->rack_gpus, sv,
 				     sc->warmup_s, sink, &fac, err);
+	/* failures drive both (and tick after them) */
+	if (!rc && sc->has_faults)
+		rc = faults_create(s, &sc->faults, sc->rack_list, sc->n_rack_list, sv, fac, sc->seed,
+				   sc->replication, sc->warmup_s, sink, &flt, err);
 	tick_ctx ctx = { .sink = sink,
 			 .progress = o->progress,
 			 .end = sim_from_s(sc->warmup_s + sc->duration_s) };
@@ -208,6 +213,12 @@ int runner_run(const scenario *sc, const runner_opts *o, run_summary *sum, fs_er
 		sum->has_site = true;
 		rc = facility_result_record(&sum->fac, sink, err);
 	}
+	if (!rc && flt) {
+		faults_result(flt, &sum->flt);
+		sum->has_faults = true;
+		rc = faults_result_record(&sum->flt, sink, err);
+	}
+	faults_destroy(flt);
 	facility_destroy(fac);
 	if (rc || !sv) {
 		serving_destroy(sv);

@@ -2,7 +2,7 @@
  * runner.h - one simulation run, from a loaded scenario to a closed HDF5 file.
  *
  * This is the composition root: it builds the workload, the event engine and
- * the models a scenario names (station, serving, facility), runs warm-up plus
+ * the models a scenario names (station, serving, facility, faults), runs warm-up plus
  * duration with a control tick that commits one row of every series, writes
  * the summary, and closes the recorder (temporary file renamed into place).
  * The CLI's `run`, the sweep workers and the benchmarks all call it.
@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "facility.h"
+#include "faults.h"
 #include "record.h"
 #include "scenario.h"
 #include "serving.h"
@@ -36,6 +37,8 @@ typedef struct run_summary {
 	srv_result sv;
 	bool has_site;
 	fac_result fac;
+	bool has_faults;
+	flt_result flt;
 	serving *sv_model; /* kept alive for the class results; runner_summary_free() */
 } run_summary;
 

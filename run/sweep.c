@@ -782,7 +782,7 @@ static int point_error(const sweep_spec *s, uint32_t i, const char **texts, fs_e
 		snprintf(err->file, sizeof err->file, "%s", s->file);
 		err->line = err->column = 0;
 	}
-	fs_error_prefix(err, "sweep point %u (%s): ", i, what);
+	fs_error_prefix(err, "sweep point %u (%s)", i, what);
 	return err ? err->code : FS_ERR_INPUT;
 }
 
@@ -1052,7 +1052,7 @@ static int run_slot(run_ctx *c, uint64_t slot, int thread, fs_error *err)
 			sums[i] = s->metrics[i].summary;
 		rc = sweepio_run_metrics(path, sums, s->n_metrics, v, err);
 		if (rc) {
-			fs_error_prefix(err, "%s: ", s->file);
+			fs_error_prefix(err, "%s", s->file);
 			return rc;
 		}
 	}
@@ -1242,6 +1242,8 @@ int sweep_run(const sweep_plan *p, const sweep_opts *o, sweep_stats *st, fs_erro
 	int rc = rank == 0 ? prepare_dir(&c, err) : 0;
 	if (size > 1 && par_bcast_int(rc))
 		return rank == 0 ? rc : fs_error_msg(err, FS_ERR_RUN, "rank 0 could not start");
+	if (rc)
+		return rc;
 
 	uint64_t mine = p->n_slots / nsh + (o->shard < p->n_slots % nsh ? 1 : 0);
 	st->total = mine;
@@ -1282,7 +1284,7 @@ int sweep_run(const sweep_plan *p, const sweep_opts *o, sweep_stats *st, fs_erro
 	if (rc) {
 		if (rc == FS_ERR_INTERRUPTED)
 			fs_error_prefix(err, "sweep interrupted; the finished runs are kept in %s; "
-					     "run the same command again to resume: ",
+					     "run the same command again to resume",
 					c.dir);
 		return rc;
 	}

@@ -108,6 +108,8 @@ static int copy_catalog(catalog *dst, const catalog *src)
 	dst->n_gpus = src->n_gpus;
 	dst->n_racks = src->n_racks;
 	dst->n_llms = src->n_llms;
+	dst->reliability = src->reliability;
+	dst->has_reliability = src->has_reliability;
 	return 0;
 oom:
 	catalog_clear(dst);
@@ -269,6 +271,60 @@ static void read_rack(cfg_map *m, const rack_spec *b, rack_spec *r, const catalo
 		     &r->psu_efficiency);
 	cfg_quantity(m, "liquid_share", "%", BASE(b, liquid_share, NULL), CFG_BETWEEN(0, 1),
 		     &r->liquid_share);
+	/* failure domains: compute trays (each GPU group splits evenly over them)
+	 * and NVLink switch trays; default one tray holding everything */
+	static const int one_tray = 1, no_switch = 0;
+	if (get_int(m, "trays", BASE(b, trays, &one_tray), 1, 100000, &r->trays) == 0)
+		for (int g = 0; g < r->n_groups; g++)
+			if (r->groups[g].count % r->trays != 0) {
+				cfg_fail(m, "trays",
+					 "%d %s GPUs do not split evenly over %d trays; expected a "
+					 "divisor of every group's count",
+					 r->groups[g].count, r->groups[g].gpu, r->trays);
+				break;
+			}
+	get_int(m, "switch_trays", BASE(b, switch_trays, &no_switch), 0, 100000, &r->switch_trays);
+}
+
+/* ---- reliability -------------------------------------------------------------- */
+
+static const char *const life_dists[] = { "exponential", "weibull", NULL };
+static const char *const repair_dists[] = { "exponential", "fixed", NULL };
+static const char *const fail_classes[HW_FAIL_CLASSES] = { "gpu", "tray", "switch_tray", "rack" };
+
+static void read_lifetime(cfg_map *m, const hw_lifetime *b, hw_lifetime *l)
+{
+	static const bool yes = true;
+	static const int exp_dist = HW_LIFE_EXPONENTIAL;
+	static const double one = 1.0;
+	cfg_bool(m, "enabled", BASE(b, enabled, &yes), &l->enabled);
+	cfg_quantity(m, "mtbf", "s", BASE(b, mtbf_s, NULL), CFG_GT(0), &l->mtbf_s);
+	cfg_enum(m, "distribution", life_dists, BASE(b, distribution, &exp_dist), &l->distribution);
+	l->shape = 1.0;
+	if (l->distribution == HW_LIFE_WEIBULL) {
+		const double *def = b && b->distribution == HW_LIFE_WEIBULL ? &b->shape : &one;
+		cfg_quantity(m, "shape", "1", def, CFG_GT_LE(0, 20), &l->shape);
+	} else if (cfg_has(m, "shape")) {
+		cfg_fail(m, "shape", "shape is used only with distribution weibull; expected no shape "
+				     "for distribution exponential");
+	}
+	cfg_quantity(m, "repair", "s", BASE(b, repair_s, NULL), CFG_GE(0), &l->repair_s);
+	cfg_quantity(m, "replace", "s", BASE(b, replace_s, NULL), CFG_GE(0), &l->replace_s);
+}
+
+void catalog_read_reliability(cfg_map *m, const hw_reliability *b, hw_reliability *r)
+{
+	static const double zero = 0.0;
+	static const int exp_repair = HW_REPAIR_EXPONENTIAL;
+	for (int k = 0; k < HW_FAIL_CLASSES; k++) {
+		cfg_map *c = cfg_map_get(m, fail_classes[k], b == NULL);
+		read_lifetime(c, b ? &b->cls[k] : NULL, &r->cls[k]);
+		cfg_close(c);
+	}
+	cfg_quantity(m, "detect", "s", BASE(b, detect_s, &zero), CFG_GE(0), &r->detect_s);
+	cfg_quantity(m, "drain", "s", BASE(b, drain_s, &zero), CFG_GE(0), &r->drain_s);
+	cfg_enum(m, "repair_distribution", repair_dists, BASE(b, repair_distribution, &exp_repair),
+		 &r->repair_distribution);
 }
 
 /* ---- LLMs ------------------------------------------------------------------- */
@@ -454,6 +510,18 @@ static int apply_tree(catalog *c, ynode *root, const char *key, fs_error *err)
 	int oom = 0;
 	for (int k = K_GPU; k <= K_LLM && !oom; k++)
 		oom = read_section(cf, sec, secnode, k, &w);
+	cfg_map *rel = cfg_map_get(sec, "reliability", false);
+	if (!cfg_status(cf) && cfg_present(rel)) {
+		hw_reliability r;
+		memset(&r, 0, sizeof r);
+		catalog_read_reliability(rel, w.has_reliability ? &w.reliability : NULL, &r);
+		if (cfg_close(rel) == 0) {
+			w.reliability = r;
+			w.has_reliability = true;
+		}
+	} else {
+		cfg_close(rel);
+	}
 	cfg_close(sec);
 	int rc = cfg_status(cf);
 	if (rc == 0 && oom)
@@ -585,6 +653,21 @@ int catalog_load_dir(catalog *c, const char *dir, fs_error *err)
 			return fs_error_msg(err, FS_ERR_IO, "catalog directory name too long: %s",
 					    dir);
 		}
+		ydoc *d = NULL;
+		int rc = ydoc_load_file(path, &d, err);
+		if (rc == 0)
+			rc = apply_tree(&w, ydoc_root(d), NULL, err);
+		ydoc_free(d);
+		if (rc) {
+			catalog_clear(&w);
+			return rc;
+		}
+	}
+	/* the failure defaults are optional: a catalog directory of one's own may
+	 * lack them (a scenario's `reliability:` then gives every figure) */
+	char path[PATH_MAX + 64];
+	int wr = snprintf(path, sizeof path, "%s/reliability.yaml", dir);
+	if (wr > 0 && (size_t)wr < sizeof path && access(path, R_OK) == 0) {
 		ydoc *d = NULL;
 		int rc = ydoc_load_file(path, &d, err);
 		if (rc == 0)

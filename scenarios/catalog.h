@@ -20,6 +20,7 @@
 
 #include <stdio.h>
 
+#include "cfg.h"
 #include "error.h"
 #include "hw.h"
 #include "yamltree.h"
@@ -31,6 +32,9 @@ typedef struct catalog {
 	size_t n_racks;
 	llm_spec *llms;
 	size_t n_llms;
+	/* failure and remediation defaults per component class (reliability.yaml) */
+	hw_reliability reliability;
+	bool has_reliability;
 } catalog;
 
 /* The directory holding gpus.yaml, racks.yaml and models.yaml, first of:
@@ -39,7 +43,8 @@ typedef struct catalog {
  * scenarios/catalog (from /proc/self/exe); ./scenarios/catalog. */
 int catalog_find_dir(char *dir, size_t n, fs_error *err);
 
-/* Read gpus.yaml, racks.yaml, models.yaml from dir into c (emptied first). */
+/* Read gpus.yaml, racks.yaml, models.yaml and, when present, reliability.yaml
+ * from dir into c (emptied first). */
 int catalog_load_dir(catalog *c, const char *dir, fs_error *err);
 
 /* catalog_find_dir + catalog_load_dir. */
@@ -55,6 +60,14 @@ int catalog_apply(catalog *c, ynode *section, fs_error *err);
 /* Same, for a YAML text whose top level is {gpus, racks, models} (key paths
  * then start there), e.g. a user catalog file. */
 int catalog_apply_string(catalog *c, const char *text, const char *name, fs_error *err);
+
+/* Read the reliability keys of m: per class {enabled, mtbf, distribution,
+ * shape, repair, replace} under gpu, tray, switch_tray, rack, and detect,
+ * drain, repair_distribution.  Every key defaults to base's value; with base
+ * NULL the classes and their mtbf, repair and replace are required.  Used for
+ * reliability.yaml, a `catalog: {reliability: ...}` override and a scenario's
+ * top-level `reliability:`.  Errors are cfg's (sticky); m is not closed. */
+void catalog_read_reliability(cfg_map *m, const hw_reliability *base, hw_reliability *out);
 
 /* Look-ups by name; NULL when absent. */
 const gpu_spec *catalog_gpu(const catalog *c, const char *name);

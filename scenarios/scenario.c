@@ -717,6 +717,107 @@ static void read_site(cfg_map *root, scenario *sc)
 	sc->has_site = true;
 }
 
+/* --- reliability: failures, remediation, maintenance -------------------------------- */
+
+static const char *const fail_kinds[] = { "gpu", "tray", "switch_tray", "rack", NULL };
+static const char *const kv_fates[] = { "lost", "recovered", NULL };
+static const char *const fleet_starts[] = { "steady", "new", NULL };
+
+/* Defaults come from the catalog (reliability.yaml); every key may be
+ * overridden here.  `enabled` switches the random failures; injected
+ * failures, maintenance windows and rolling upgrades happen regardless. */
+static void read_reliability(cfg_map *root, scenario *sc)
+{
+	flt_params *p = &sc->faults;
+	cfg_map *m = cfg_map_get(root, "reliability", true);
+	const bool yes = true;
+	const int lost = 0, steady = 0;
+	const int64_t zero = 0;
+	int64_t v;
+	cfg_bool(m, "enabled", &yes, &p->enabled);
+	catalog_read_reliability(m, sc->cat.has_reliability ? &sc->cat.reliability : NULL, &p->rel);
+	int kv = lost, start = steady;
+	cfg_enum(m, "kv_on_failure", kv_fates, &lost, &kv);
+	p->kv_recovered = kv == 1;
+	cfg_enum(m, "start", fleet_starts, &steady, &start);
+	p->new_fleet = start == 1;
+
+	/* spare parts: trays serve GPU failures too (a GPU comes out with its tray) */
+	cfg_map *sp = cfg_map_get(m, "spares", false);
+	cfg_int(sp, "trays", &zero, 0, 1000000, &v);
+	p->spares[HW_FAIL_TRAY] = (int)v;
+	cfg_int(sp, "switch_trays", &zero, 0, 1000000, &v);
+	p->spares[HW_FAIL_SWITCH_TRAY] = (int)v;
+	cfg_int(sp, "racks", &zero, 0, 1000000, &v);
+	p->spares[HW_FAIL_RACK] = (int)v;
+	if (cfg_has(sp, "replace")) {
+		/* one swap time for trays and switch trays (the GPU's is its tray's) */
+		double r = 0;
+		if (cfg_quantity(sp, "replace", "s", NULL, CFG_GE(0), &r) == 0)
+			p->rel.cls[HW_FAIL_GPU].replace_s = p->rel.cls[HW_FAIL_TRAY].replace_s =
+				p->rel.cls[HW_FAIL_SWITCH_TRAY].replace_s = r;
+	}
+	cfg_close(sp);
+
+	cfg_map *inj = cfg_list(m, "inject", false);
+	size_t n = cfg_len(inj);
+	if (n > FLT_MAX_INJECT)
+		cfg_fail(m, "inject", "%zu injected failures; expected at most %d", n, FLT_MAX_INJECT);
+	for (size_t i = 0; i < n && !cfg_status_of(m); i++) {
+		cfg_map *x = cfg_item_map(inj, i);
+		flt_inject *f = &p->inject[i];
+		const int gpu = HW_FAIL_GPU;
+		int64_t rack = 0, index = 0;
+		cfg_quantity(x, "at", "s", NULL, CFG_GE(0), &f->at_s);
+		cfg_enum(x, "component", fail_kinds, &gpu, &f->cls);
+		cfg_int(x, "rack", &zero, 0, sc->n_rack_list ? sc->n_rack_list - 1 : 0, &rack);
+		if (!cfg_status_of(x) && sc->n_rack_list) {
+			const rack_spec *rs = sc->rack_list[rack];
+			int gpus = 0;
+			for (int g = 0; g < rs->n_groups; g++)
+				gpus += rs->groups[g].count;
+			int have = f->cls == HW_FAIL_GPU ? gpus
+				   : f->cls == HW_FAIL_TRAY ? rs->trays
+				   : f->cls == HW_FAIL_SWITCH_TRAY ? rs->switch_trays : 1;
+			if (have == 0)
+				cfg_fail(x, "component", "rack %d (%s) has no %s; expected gpu, tray or rack",
+					 (int)rack, rs->name, fail_kinds[f->cls]);
+			else
+				cfg_int(x, "index", &zero, 0, have - 1, &index);
+		}
+		f->rack = (uint32_t)rack;
+		f->index = (uint32_t)index;
+		cfg_close(x);
+		p->n_inject = i + 1;
+	}
+
+	cfg_map *mt = cfg_list(m, "maintenance", false);
+	n = cfg_len(mt);
+	if (n > FLT_MAX_MAINT)
+		cfg_fail(m, "maintenance", "%zu windows; expected at most %d", n, FLT_MAX_MAINT);
+	for (size_t i = 0; i < n && !cfg_status_of(m); i++) {
+		cfg_map *x = cfg_item_map(mt, i);
+		flt_window *w = &p->maint[i];
+		cfg_quantity(x, "at", "s", NULL, CFG_GE(0), &w->at_s);
+		cfg_quantity(x, "for", "s", NULL, CFG_GT(0), &w->for_s);
+		cfg_quantity(x, "racks", "1", NULL, CFG_GT_LE(0, 1), &w->share);
+		cfg_int(x, "first", &zero, 0, sc->n_rack_list ? sc->n_rack_list - 1 : 0, &v);
+		w->first = (uint32_t)v;
+		cfg_close(x);
+		p->n_maint = i + 1;
+	}
+	cfg_map *ru = cfg_map_get(m, "rolling_upgrade", false);
+	p->has_rolling = cfg_present(ru);
+	if (p->has_rolling) {
+		cfg_quantity(ru, "start", "s", NULL, CFG_GE(0), &p->roll_start_s);
+		cfg_quantity(ru, "batch", "1", NULL, CFG_GT_LE(0, 1), &p->roll_batch);
+		cfg_quantity(ru, "per_batch", "s", NULL, CFG_GT(0), &p->roll_per_batch_s);
+	}
+	cfg_close(ru);
+	cfg_close(m);
+	sc->has_faults = true;
+}
+
 /* Read every key of the schema; the first problem stops the reading. */
 static int read_schema(cfg *c, scenario *sc, fs_error *err)
 {
@@ -768,9 +869,14 @@ static int read_schema(cfg *c, scenario *sc, fs_error *err)
 			read_site(root, sc);
 		if (!cfg_status(c) && cfg_has(root, "cooling"))
 			read_cooling(root, sc);
+		if (!cfg_status(c) && cfg_has(root, "reliability"))
+			read_reliability(root, sc);
 	} else if (cfg_has(root, "site") | cfg_has(root, "power") | cfg_has(root, "cost")) {
 		cfg_fail(root, "site", "a site needs racks; expected `racks`, `serving` and "
 				       "`workload` with it");
+	} else if (cfg_has(root, "reliability")) {
+		cfg_fail(root, "reliability", "failures need racks; expected `racks`, `serving` and "
+					      "`workload` with it");
 	}
 	cfg_close(root);
 	int rc = cfg_status(c);
@@ -790,6 +896,12 @@ static int read_schema(cfg *c, scenario *sc, fs_error *err)
 					  "window %g s does not divide the control tick (%g s); "
 					  "expected the tick or a whole fraction of it (or 0 s: sequential)",
 					  sc->serving.window_s, sc->tick_s);
+		/* failures act on replicas at any instant, which the shards do not
+		 * take between barriers (not yet) */
+		else if (sc->has_faults)
+			rc = fs_error_set(err, FS_ERR_INPUT, sc->path, 0, 0, "serving.window",
+					  "the windowed engine does not model failures yet; expected "
+					  "serving.window: 0 s with `reliability:`");
 	}
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include "catalog.h"
 #include "error.h"
 #include "facility.h"
+#include "faults.h"
 #include "serving.h"
 #include "station.h"
 #include "workload.h"
@@ -70,6 +71,9 @@ typedef struct scenario {
 	pc_price_point *prices;  /* owned */
 	const gpu_spec *(*rack_gpus)[RACK_MAX_GPU_GROUPS]; /* per rack of rack_list (owned) */
 	weather *weather;        /* the cooling plant's ambient (owned) */
+	/* failures, remediation and maintenance (`reliability:`) */
+	bool has_faults;
+	flt_params faults;
 	char *text_given;        /* the main file as given, includes appended (owned) */
 	char *text_resolved;     /* resolved YAML (owned) */
 } scenario;

@@ -343,7 +343,7 @@ static void test_errors(void **state)
 		    "t.yaml:2:1: duraton: unknown key 'duraton'; did you mean 'duration'?");
 	expect_fail("name: t\nduration: 1 h\nfoo: 1\n", NULL, 0,
 		    "t.yaml:3:1: foo: unknown key 'foo'; expected one of: name, seed, "
-		    "replication, duration, warmup, control_tick, output, station, racks, serving, workload, catalog, site, power, cost, cooling");
+		    "replication, duration, warmup, control_tick, output, station, racks, serving, workload, catalog, site, power, cost, cooling, reliability");
 	expect_fail("name: t\nduration: 50\n", NULL, 0,
 		    "t.yaml:2:11: duration: missing unit in '50'; expected a time such as '10 "
 		    "min'");
