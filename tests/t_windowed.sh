@@ -106,6 +106,18 @@ else
 	echo "FAIL: the message does not name serving.window"
 	fails=$((fails + 1))
 fi
+# failures are not modelled between barriers: refused
+if "$BIN" validate examples/failures/spares.yaml --set serving.window=1s >"$tmp/flt.txt" 2>&1; then
+	echo "FAIL: a windowed scenario with failures was accepted"
+	fails=$((fails + 1))
+elif grep -q "serving.window" "$tmp/flt.txt"; then
+	echo "ok: $(cat "$tmp/flt.txt")"
+else
+	cat "$tmp/flt.txt"
+	echo "FAIL: the message does not name serving.window"
+	fails=$((fails + 1))
+fi
+
 # the campus through facility-bench at 1 % for a minute: the last line's keys
 FB=${FS_BUILD:-build}/facility-bench
 if [ -x "$FB" ]; then
