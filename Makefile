@@ -75,7 +75,11 @@ FORCE:
 .PHONY: FORCE all run test memcheck bench install uninstall clean deps format lint unit-tests cuda-check calibration-bench mpi-check
 .DEFAULT_GOAL := all
 
-all: $(BUILD)/factorysim $(BENCH_BIN)
+all: $(BUILD)/factorysim $(BENCH_BIN) $(BUILD)/facility-bench
+
+# the facility benchmark under the name the docs use
+$(BUILD)/facility-bench: $(BUILD)/facility_bench
+	ln -sf facility_bench $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

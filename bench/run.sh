@@ -49,3 +49,9 @@ awk -v a="$wall1" -v b="$wall2" 'BEGIN {
 echo
 echo "== report: a day of 1,000 racks (bench/report-1000-racks.yaml) =="
 sh bench/report_bench.sh "$BUILD" || exit 1
+
+echo
+echo "== facility-bench: the 100 MW campus (examples/campus-100mw) at 10 %, one simulated hour, 1 and 2 threads =="
+echo "   (the full campus: build/facility-bench -j 2; see examples/campus-100mw/README.md)"
+"$BUILD/facility-bench" --fraction 0.1 -j 1 || exit 1
+"$BUILD/facility-bench" --fraction 0.1 -j 2 || exit 1

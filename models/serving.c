@@ -23,6 +23,33 @@
  * first tokens, finishes, prefill completions), allocate this iteration's KV
  * growth, join completed prefills to the decoders, preempt while the blocks
  * overflow, admit waiting requests in FIFO order, compose the batch, time it.
+ *
+ * Windows (serving.window > 0).  Replicas interact only through the router
+ * and through the facility at the control tick, so the replicas are split
+ * into `shards` fixed groups of consecutive ids (independent of the thread
+ * count), each a serving object of its own over the shared replica and pool
+ * arrays, with its own event engine, request slab and statistics.  The whole
+ * model (the parent) keeps the arrivals, the routers and the tick.  Arrivals
+ * are routed in time order on the main engine, at their arrival time, and
+ * handed to their replica's shard as an event at that time (EV_ENQUEUE).
+ * At every barrier (EV_WINDOW, every window, a divisor of the control tick,
+ * before the tick of the same instant) the shards run in parallel (OpenMP)
+ * up to the barrier, then their effects on shared state are merged in shard
+ * order: work done (the least-work router's decrements), token and TTFT
+ * counts of the tick, request rows, next turns of sessions, KV transfers to
+ * a decode pool.  So:
+ *   - what the router sees of a replica is at most one window old: its own
+ *     dispatches count at once, a replica's finishes only at the next barrier;
+ *   - a session's next turn, or a KV transfer, that would land inside the
+ *     window in which it was produced lands at the barrier instead (its
+ *     latency counts from its true arrival);
+ *   - the facility runs at barriers (ticks), as in the sequential engine.
+ * A shard's evolution depends only on its state at the barrier and on the
+ * events handed to it, in an order fixed by the parent, and merges go in shard
+ * order: results are identical for any thread count.  With round robin
+ * routing and no sessions or disaggregation, every request's timestamps
+ * equal the sequential engine's; sums of floating-point statistics may differ
+ * in their last bits (another order of addition).
  */
 #include "serving.h"
 
@@ -32,6 +59,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "rng.h"
 #include "stats.h"
@@ -39,11 +71,13 @@
 #define NIL UINT32_MAX
 #define STRETCH_MAX 65536 /* iterations per fast-forwarded stretch */
 
-enum { EV_ARRIVAL, EV_TURN, EV_ITER_END, EV_KV_DONE, EV_WARMUP, EV_COUNT };
+enum { EV_ARRIVAL, EV_TURN, EV_ITER_END, EV_KV_DONE, EV_WARMUP, EV_ENQUEUE, EV_WINDOW, EV_COUNT };
 /* Arrivals fire before iteration boundaries of the same nanosecond, so a
  * request arriving exactly at a boundary is admitted there in both modes. */
 #define PRIO_ARRIVAL 64
 #define PRIO_ITER 128
+/* The barrier runs after the instant's arrivals and before its control tick. */
+#define PRIO_WINDOW 200
 
 enum { RQ_FREE, RQ_PENDING, RQ_WAITING, RQ_PREFILL, RQ_DECODE, RQ_TRANSFER };
 
@@ -133,6 +167,9 @@ typedef struct replica {
 	 * that is out takes no new requests from the routers */
 	bool failed, out;
 	double powered;      /* share of its GPUs with power while failed, 0..1 */
+	uint32_t shard;      /* windowed engine: the shard that runs it */
+	double work_back;    /* windowed: work finished since the barrier (router) */
+	bool dirty;          /* windowed: listed in its shard's dirty list */
 } replica;
 
 struct pool {
@@ -146,6 +183,7 @@ struct pool {
 	/* least_work: an indexed min-heap of the replicas by outstanding work
 	 * (replicas without power last), ties by replica id */
 	uint32_t *lw_heap;  /* local replica indices */
+	double *lw_keys;    /* lw_keys[i]: the key of lw_heap[i] (sifting reads no replica) */
 	uint32_t *lw_pos;   /* lw_pos[local] = position in lw_heap */
 	double kv_bytes;   /* per token */
 	double transfer_bw;
@@ -194,13 +232,79 @@ struct serving {
 
 	uint64_t sample_threshold;
 	uint64_t tokens_out, shed, deferred;
+	uint64_t simulated; /* arrivals, warm-up included */
 	uint64_t tokens_discarded; /* generated, then lost with a failed replica's KV */
 	bool *shed_class;
 	bool *defer_class;
 	uint32_t hold_head, hold_tail; /* deferred requests, in arrival order */
 	srv_request_hook hook;
 	void *hook_ctx;
+
+	/* windowed engine (see "Windows" above) */
+	serving *parent;     /* a shard: the whole model; NULL for the whole */
+	serving **shards;    /* the whole: its shards */
+	uint32_t n_shards;
+	sim_time window;     /* [ns]; 0 = sequential */
+	struct shard_out *out; /* a shard: effects merged at the barrier */
+	sim_time synced;     /* the whole: the shards have run up to here */
+	bool timing;         /* the whole: FS_SHARD_TIMING is set */
+	double cpu_s;        /* a shard: wall time of its last run; the whole: the shards'
+			      * CPU time (timing) [s] */
+	double critical_s;   /* the whole: sum over windows of max(half the shards' time,
+			      * the slowest shard): their wall time on 2 idle threads [s] */
 };
+
+/* What a shard leaves for the parent at the barrier, in the order it happened. */
+typedef struct turn_out {
+	wl_request done;
+	int32_t prefill_replica;
+	uint32_t replica;
+	sim_time finish;
+} turn_out;
+
+typedef struct xfer_out {
+	rq q;
+	sim_time at;
+} xfer_out;
+
+typedef struct shard_out {
+	rq *inbox;           /* requests the parent routed here, for EV_ENQUEUE */
+	size_t n_inbox, cap_inbox;
+	uint32_t *dirty;     /* replicas with work_back */
+	size_t n_dirty, cap_dirty;
+	rec_request *rows;
+	size_t n_rows, cap_rows;
+	struct ttft_out { size_t idx; double v; } *ttft;
+	size_t n_ttft, cap_ttft;
+	turn_out *turns;
+	size_t n_turns, cap_turns;
+	xfer_out *xfers;
+	size_t n_xfers, cap_xfers;
+	bool nomem;
+} shard_out;
+
+/* Append to a growable array; on failure the shard's effect is lost and
+ * marked (the run fails at the barrier). */
+#define OUT_PUSH(o, arr, n, cap, val)                                              \
+	do {                                                                           \
+		if ((o)->n == (o)->cap) {                                              \
+			size_t nc_ = (o)->cap ? 2 * (o)->cap : 256;                    \
+			void *p_ = realloc((o)->arr, nc_ * sizeof *(o)->arr);          \
+			if (!p_) {                                                     \
+				(o)->nomem = true;                                     \
+				break;                                                 \
+			}                                                              \
+			(o)->arr = p_;                                                 \
+			(o)->cap = nc_;                                                \
+		}                                                                      \
+		(o)->arr[(o)->n++] = (val);                                            \
+	} while (0)
+
+/* The serving object that runs replica r's events: its shard, or sv. */
+static inline serving *owner(serving *sv, const replica *r)
+{
+	return sv->shards ? sv->shards[r->shard] : sv;
+}
 
 /* --- small helpers ------------------------------------------------------------------ */
 
@@ -728,6 +832,28 @@ static int cs_init(class_stats *c)
 	return FS_OK;
 }
 
+/* a += b (the windowed engine's shards into the whole) */
+static int cs_merge(class_stats *a, const class_stats *b)
+{
+	a->arrived += b->arrived;
+	a->finished += b->finished;
+	a->slo_met += b->slo_met;
+	a->preemptions += b->preemptions;
+	a->cached += b->cached;
+	a->in_tok += b->in_tok;
+	a->out_tok += b->out_tok;
+	a->good_tok += b->good_tok;
+	a->ttft_sum += b->ttft_sum;
+	a->tpot_sum += b->tpot_sum;
+	a->e2e_sum += b->e2e_sum;
+	a->queue_sum += b->queue_sum;
+	a->tpot_n += b->tpot_n;
+	if (stats_qhist_merge(&a->ttft, &b->ttft) || stats_qhist_merge(&a->tpot, &b->tpot) ||
+	    stats_qhist_merge(&a->e2e, &b->e2e) || stats_qhist_merge(&a->queue, &b->queue))
+		return FS_ERR_NOMEM;
+	return FS_OK;
+}
+
 static void cs_clear(class_stats *c)
 {
 	stats_qhist_clear(&c->ttft);
@@ -776,6 +902,8 @@ static bool sampled(const serving *sv, uint64_t id)
 }
 
 static void finish_request(serving *sv, replica *r, uint32_t i, sim_time now);
+static void next_turn(serving *sv, const wl_request *done, int32_t prefill_replica, replica *r,
+		      sim_time finish, sim_time now);
 static inline void add_work(serving *sv, replica *r, double w);
 static void lw_update(serving *sv, replica *r);
 
@@ -806,6 +934,12 @@ static void record_row(serving *sv, const rq *q, sim_time finish, bool met)
 			    .cached_tokens = q->cached,
 			    .preemptions = q->preemptions,
 			    .slo_met = met };
+	if (sv->parent) {
+		const serving *pa = sv->parent;
+		if (pa->hook || (pa->sink && sampled(pa, q->w.id)))
+			OUT_PUSH(sv->out, rows, n_rows, cap_rows, row);
+		return;
+	}
 	if (sv->hook)
 		sv->hook(sv->hook_ctx, &row);
 	if (sv->sink && sampled(sv, q->w.id)) {
@@ -996,6 +1130,10 @@ static void on_iter_end(sim *s, void *ctx, const sim_event *ev)
 	uint32_t b = pl->p.block_tokens;
 	sim_time now = ev->time;
 	(void)s;
+	/* the request that finishes first is read below, after the bookkeeping:
+	 * start loading it now (a cache miss on most boundaries) */
+	if (r->n_decode > 0)
+		__builtin_prefetch(&sv->rqs[r->dheap[0].rq]);
 
 	int64_t k = r->k;
 	account_tokens(sv, r, k);
@@ -1062,9 +1200,18 @@ static void on_iter_end(sim *s, void *ctx, const sim_event *ev)
 						q->state = RQ_TRANSFER;
 						double bytes = (double)(q->target + q->generated) * pl->kv_bytes;
 						double t = sv->prm.kv_transfer_latency_s + bytes / pl->transfer_bw;
-						sim_event e = { .time = now + sim_from_s(t), .model = (uint16_t)sv->model,
-								.kind = EV_KV_DONE, .prio = PRIO_ARRIVAL, .u = i };
-						sim_post(sv->s, &e);
+						if (sv->parent) {
+							/* routed by the parent at the barrier */
+							xfer_out x = { *q, now + sim_from_s(t) };
+							OUT_PUSH(sv->out, xfers, n_xfers, cap_xfers, x);
+							rq_release(sv, i);
+						} else {
+							sim_event e = { .time = now + sim_from_s(t),
+									.model = (uint16_t)sv->model,
+									.kind = EV_KV_DONE,
+									.prio = PRIO_ARRIVAL, .u = i };
+							sim_post(sv->s, &e);
+						}
 					} else {
 						join_decoders(sv, r, i, true);
 					}
@@ -1235,17 +1382,21 @@ static inline double lw_key(const replica *r)
 	return r->outstanding + (r->down || r->out ? 1e300 : 0);
 }
 
-static inline bool lw_less(const serving *sv, const pool *pl, uint32_t a, uint32_t b)
+/* heap positions i and j: by key, ties by replica */
+static inline bool lw_less(const pool *pl, uint32_t i, uint32_t j)
 {
-	double ka = lw_key(&sv->reps[pl->first + a]), kb = lw_key(&sv->reps[pl->first + b]);
-	return ka != kb ? ka < kb : a < b;
+	double ka = pl->lw_keys[i], kb = pl->lw_keys[j];
+	return ka != kb ? ka < kb : pl->lw_heap[i] < pl->lw_heap[j];
 }
 
 static void lw_swap(pool *pl, uint32_t i, uint32_t j)
 {
 	uint32_t a = pl->lw_heap[i], b = pl->lw_heap[j];
+	double ka = pl->lw_keys[i];
 	pl->lw_heap[i] = b;
 	pl->lw_heap[j] = a;
+	pl->lw_keys[i] = pl->lw_keys[j];
+	pl->lw_keys[j] = ka;
 	pl->lw_pos[b] = i;
 	pl->lw_pos[a] = j;
 }
@@ -1254,18 +1405,20 @@ static void lw_swap(pool *pl, uint32_t i, uint32_t j)
 static void lw_update(serving *sv, replica *r)
 {
 	pool *pl = r->pl;
+	(void)sv;
 	if (!pl->lw_heap)
 		return;
 	uint32_t i = pl->lw_pos[r->id - pl->first];
-	while (i > 0 && lw_less(sv, pl, pl->lw_heap[i], pl->lw_heap[(i - 1) / 2])) {
+	pl->lw_keys[i] = lw_key(r);
+	while (i > 0 && lw_less(pl, i, (i - 1) / 2)) {
 		lw_swap(pl, i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
 	for (;;) {
 		uint32_t c = 2 * i + 1, best = i;
-		if (c < pl->n && lw_less(sv, pl, pl->lw_heap[c], pl->lw_heap[best]))
+		if (c < pl->n && lw_less(pl, c, best))
 			best = c;
-		if (c + 1 < pl->n && lw_less(sv, pl, pl->lw_heap[c + 1], pl->lw_heap[best]))
+		if (c + 1 < pl->n && lw_less(pl, c + 1, best))
 			best = c + 1;
 		if (best == i)
 			break;
@@ -1277,6 +1430,15 @@ static void lw_update(serving *sv, replica *r)
 /* Change a replica's outstanding work, keeping its pool's router heap. */
 static inline void add_work(serving *sv, replica *r, double w)
 {
+	if (sv->parent) {
+		/* the router learns of it at the barrier */
+		r->work_back += w;
+		if (!r->dirty) {
+			r->dirty = true;
+			OUT_PUSH(sv->out, dirty, n_dirty, cap_dirty, r->id);
+		}
+		return;
+	}
 	r->outstanding += w;
 	lw_update(sv, r);
 }
@@ -1325,6 +1487,23 @@ static void route(serving *sv, uint32_t i, int pool_index, sim_time now)
 	if (pl->p.role == SRV_ROLE_PREFILL)
 		q->prefill_replica = (int32_t)r->id;
 	add_work(sv, r, work_of(pl, q));
+	if (sv->shards) {
+		/* the request moves to its replica's shard, arriving there at now;
+		 * it waits in the shard's inbox (a short array the parent fills in
+		 * order) until the shard takes it into its own slab */
+		serving *sh = sv->shards[r->shard];
+		shard_out *o = sh->out;
+		OUT_PUSH(o, inbox, n_inbox, cap_inbox, *q);
+		rq_release(sv, i);
+		if (o->nomem) {
+			sim_stop(sv->s);
+			return;
+		}
+		sim_event e = { .time = now, .lp = r->id, .model = (uint16_t)sh->model,
+				.kind = EV_ENQUEUE, .prio = PRIO_ARRIVAL, .u = o->n_inbox - 1 };
+		sim_post(sh->s, &e);
+		return;
+	}
 	enqueue(sv, r, i, now);
 }
 
@@ -1349,43 +1528,65 @@ static void finish_request(serving *sv, replica *r, uint32_t i, sim_time now)
 		l.i_wait = stats_qhist_index(h, l.wait);
 		l.i_tpot = isnan(l.tpot) ? 0 : stats_qhist_index(h, l.tpot);
 		cs_add(&sv->cs[q->w.cls], q, &l, met);
-		cs_add(&sv->all, q, &l, met);
-		stats_qhist_add_at(&sv->tick_ttft, l.i_ttft, l.ttft);
+		if (!sv->parent) /* a shard's overall is the sum of its classes */
+			cs_add(&sv->all, q, &l, met);
+		if (sv->parent) {
+			struct ttft_out t = { l.i_ttft, l.ttft };
+			OUT_PUSH(sv->out, ttft, n_ttft, cap_ttft, t);
+		} else {
+			stats_qhist_add_at(&sv->tick_ttft, l.i_ttft, l.ttft);
+		}
 		if (met)
 			sv->tick_good_tok += q->w.output_tokens;
 	}
 	record_row(sv, q, now, met);
-
-	/* the next turn of a session arrives after a think time; its prefix (this
-	 * turn's context) is now in this replica's cache */
-	wl_request next;
-	if (workload_next_turn(sv->wl, &q->w, now, &next) == 1) {
-		/* the context is cached where the next turn will be prefilled: here,
-		 * or on the prefill replica of a disaggregated pair (which holds the
-		 * prompt's KV, not the answer's) */
-		if (q->prefill_replica >= 0 && q->prefill_replica != (int32_t)r->id) {
-			uint32_t t = next.prefix_tokens < q->w.input_tokens ? next.prefix_tokens
-									   : q->w.input_tokens;
-			pc_insert(&sv->reps[q->prefill_replica].pc, next.prefix_id, t);
+	if (q->w.session) {
+		if (sv->parent) {
+			/* the workload's session streams belong to the parent */
+			turn_out t = { q->w, q->prefill_replica, r->id, now };
+			OUT_PUSH(sv->out, turns, n_turns, cap_turns, t);
 		} else {
-			pc_insert(&r->pc, next.prefix_id, next.prefix_tokens);
-		}
-		uint32_t j = rq_alloc(sv);
-		if (j != NIL) {
-			sv->rqs[j].w = next;
-			sv->rqs[j].target = next.input_tokens;
-			sv->rqs[j].state = RQ_PENDING;
-			sim_event e = { .time = next.arrival, .model = (uint16_t)sv->model,
-					.kind = EV_TURN, .prio = PRIO_ARRIVAL, .u = j };
-			sim_post(sv->s, &e);
+			next_turn(sv, &q->w, q->prefill_replica, r, now, now);
 		}
 	}
 	rq_release(sv, i);
 }
 
+/* The next turn of a session arrives after a think time; its prefix (this
+ * turn's context) is now in the cache of the replica that served it.  The
+ * windowed engine calls this at the barrier (now), after the finish. */
+static void next_turn(serving *sv, const wl_request *done, int32_t prefill_replica, replica *r,
+		      sim_time finish, sim_time now)
+{
+	wl_request next;
+	if (workload_next_turn(sv->wl, done, finish, &next) != 1)
+		return;
+	/* the context is cached where the next turn will be prefilled: here,
+	 * or on the prefill replica of a disaggregated pair (which holds the
+	 * prompt's KV, not the answer's) */
+	if (prefill_replica >= 0 && prefill_replica != (int32_t)r->id) {
+		uint32_t t = next.prefix_tokens < done->input_tokens ? next.prefix_tokens
+								     : done->input_tokens;
+		pc_insert(&sv->reps[prefill_replica].pc, next.prefix_id, t);
+	} else {
+		pc_insert(&r->pc, next.prefix_id, next.prefix_tokens);
+	}
+	uint32_t j = rq_alloc(sv);
+	if (j != NIL) {
+		sv->rqs[j].w = next;
+		sv->rqs[j].target = next.input_tokens;
+		sv->rqs[j].state = RQ_PENDING;
+		sim_event e = { .time = next.arrival > now ? next.arrival : now,
+				.model = (uint16_t)sv->model, .kind = EV_TURN, .prio = PRIO_ARRIVAL,
+				.u = j };
+		sim_post(sv->s, &e);
+	}
+}
+
 static void arrive(serving *sv, uint32_t i, sim_time now)
 {
 	rq *q = &sv->rqs[i];
+	sv->simulated++;
 	if (sv->defer_class[q->w.cls]) {
 		/* held until energy is cheaper; it counts as arrived now */
 		if (q->w.arrival >= sv->warmup)
@@ -1521,8 +1722,210 @@ static void on_tick(sim *s, void *ctx, sim_time now)
 	sv->last_tick = now;
 }
 
-static const sim_handler handlers[EV_COUNT] = { on_arrival, on_turn, on_iter_end, on_kv_done,
-						on_warmup };
+/* --- the windowed engine's barrier ------------------------------------------------------ */
+
+/* A request routed to this shard arrives at its replica. */
+static void on_enqueue(sim *s, void *ctx, const sim_event *ev)
+{
+	serving *sh = ctx;
+	uint32_t j = rq_alloc(sh);
+	if (j == NIL) {
+		sim_stop(s);
+		return;
+	}
+	rq *q = &sh->rqs[j];
+	*q = sh->out->inbox[ev->u];
+	q->prev = q->next = q->pprev = q->pnext = q->qnext = NIL;
+	enqueue(sh, &sh->reps[ev->lp], j, ev->time);
+}
+
+/* Merge what the shards did up to the barrier `now`, in shard order. */
+static void shards_merge(serving *sv, sim_time now)
+{
+	for (uint32_t g = 0; g < sv->n_shards; g++) {
+		serving *sh = sv->shards[g];
+		shard_out *o = sh->out;
+		if (o->nomem) {
+			sim_stop(sv->s); /* an effect was lost: the run cannot go on exactly */
+			o->nomem = false;
+		}
+		for (size_t d = 0; d < o->n_dirty; d++) {
+			replica *r = &sv->reps[o->dirty[d]];
+			double w = r->work_back;
+			r->work_back = 0;
+			r->dirty = false;
+			if (w != 0) {
+				r->outstanding += w;
+				lw_update(sv, r);
+			}
+		}
+		sv->tick_out_tok += sh->tick_out_tok;
+		sv->tick_in_tok += sh->tick_in_tok;
+		sv->tick_good_tok += sh->tick_good_tok;
+		sv->tokens_out += sh->tokens_out;
+		sv->dropped += sh->dropped;
+		sh->tick_out_tok = sh->tick_in_tok = sh->tick_good_tok = sh->tokens_out = 0;
+		sh->dropped = 0;
+		for (size_t k = 0; k < o->n_ttft; k++)
+			stats_qhist_add_at(&sv->tick_ttft, o->ttft[k].idx, o->ttft[k].v);
+		for (size_t k = 0; k < o->n_rows; k++) {
+			const rec_request *row = &o->rows[k];
+			if (sv->hook)
+				sv->hook(sv->hook_ctx, row);
+			if (sv->sink && sampled(sv, row->id)) {
+				fs_error err;
+				rec_request_row(sv->sink, row, &err); /* sticky in the recorder */
+			}
+		}
+		for (size_t k = 0; k < o->n_turns; k++) {
+			const turn_out *t = &o->turns[k];
+			next_turn(sv, &t->done, t->prefill_replica, &sv->reps[t->replica], t->finish,
+				  now);
+		}
+		for (size_t k = 0; k < o->n_xfers; k++) {
+			uint32_t j = rq_alloc(sv);
+			if (j == NIL) {
+				sim_stop(sv->s);
+				break;
+			}
+			sv->rqs[j] = o->xfers[k].q;
+			sim_time at = o->xfers[k].at > now ? o->xfers[k].at : now;
+			sim_event e = { .time = at, .model = (uint16_t)sv->model, .kind = EV_KV_DONE,
+					.prio = PRIO_ARRIVAL, .u = j };
+			sim_post(sv->s, &e);
+		}
+		o->n_dirty = o->n_rows = o->n_ttft = o->n_turns = o->n_xfers = 0;
+	}
+}
+
+/* Run every shard up to t (in parallel) and merge. */
+static double clock_s(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void shards_run(serving *sv, sim_time t)
+{
+	int failed = 0;
+	int n = (int)sv->n_shards;
+	bool timing = sv->timing;
+	double cpu = 0;
+	/* timing: each thread's CPU time over the region (a system call per
+	 * thread and window), split among its shards by their wall time (a
+	 * cheap clock per shard) */
+#pragma omp parallel if (n > 1) reduction(| : failed) reduction(+ : cpu)
+	{
+		double c0 = timing ? clock_s(CLOCK_THREAD_CPUTIME_ID) : 0;
+#pragma omp for schedule(dynamic, 1) nowait
+		for (int g = 0; g < n; g++) {
+			fs_error e;
+			double w0 = timing ? clock_s(CLOCK_MONOTONIC) : 0;
+			if (sim_run(sv->shards[g]->s, t, &e))
+				failed = 1;
+			if (timing)
+				sv->shards[g]->cpu_s = clock_s(CLOCK_MONOTONIC) - w0;
+		}
+		if (timing)
+			cpu += clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	}
+	if (timing) {
+		double worst = 0, wall = 0;
+		for (int g = 0; g < n; g++) {
+			wall += sv->shards[g]->cpu_s;
+			if (sv->shards[g]->cpu_s > worst)
+				worst = sv->shards[g]->cpu_s;
+		}
+		worst = wall > 0 ? worst * cpu / wall : 0; /* the slowest shard in CPU time */
+		sv->cpu_s += cpu;
+		sv->critical_s += cpu / 2 > worst ? cpu / 2 : worst;
+	}
+	if (failed)
+		sim_stop(sv->s);
+	/* every request routed before the barrier has reached its shard */
+	for (uint32_t g = 0; g < sv->n_shards; g++)
+		sv->shards[g]->out->n_inbox = 0;
+	shards_merge(sv, t);
+	sv->synced = t;
+}
+
+static void on_window(sim *s, void *ctx, const sim_event *ev)
+{
+	serving *sv = ctx;
+	shards_run(sv, ev->time);
+	sim_event e = { .time = ev->time + sv->window, .model = (uint16_t)sv->model,
+			.kind = EV_WINDOW, .prio = PRIO_WINDOW };
+	sim_post(s, &e);
+}
+
+static const sim_handler handlers[EV_COUNT] = { on_arrival, on_turn,    on_iter_end, on_kv_done,
+						on_warmup,  on_enqueue, on_window };
+
+static void shard_destroy(serving *sh)
+{
+	if (!sh)
+		return;
+	sim_destroy(sh->s);
+	for (size_t c = 0; sh->cs && c < sh->n_classes; c++)
+		cs_clear(&sh->cs[c]);
+	free(sh->cs);
+	cs_clear(&sh->all);
+	free(sh->rqs);
+	if (sh->out) {
+		free(sh->out->inbox);
+		free(sh->out->dirty);
+		free(sh->out->rows);
+		free(sh->out->ttft);
+		free(sh->out->turns);
+		free(sh->out->xfers);
+		free(sh->out);
+	}
+	free(sh);
+}
+
+/* A shard: a serving object over the parent's replicas and pools, with an
+ * engine, a request slab, statistics and an outbox of its own. */
+static serving *shard_create(serving *sv, fs_error *err)
+{
+	serving *sh = malloc(sizeof *sh);
+	if (!sh)
+		return NULL;
+	*sh = *sv;
+	sh->parent = sv;
+	sh->shards = NULL;
+	sh->n_shards = 0;
+	sh->sink = NULL;
+	sh->hook = NULL;
+	sh->rqs = NULL;
+	sh->rq_cap = 0;
+	sh->rq_free = NIL;
+	sh->cs = NULL;
+	memset(&sh->all, 0, sizeof sh->all);
+	memset(&sh->tick_ttft, 0, sizeof sh->tick_ttft);
+	sh->class_results = NULL;
+	sh->shed_class = sh->defer_class = NULL;
+	sh->tick_out_tok = sh->tick_in_tok = sh->tick_good_tok = sh->tick_arrivals = 0;
+	sh->tokens_out = sh->dropped = sh->shed = sh->deferred = sh->simulated = 0;
+	sh->out = calloc(1, sizeof *sh->out);
+	sh->s = sim_create(1024);
+	sh->cs = calloc(sv->n_classes ? sv->n_classes : 1, sizeof *sh->cs);
+	bool ok = sh->out && sh->s && sh->cs && !cs_init(&sh->all);
+	for (size_t c = 0; ok && c < sv->n_classes; c++)
+		ok = !cs_init(&sh->cs[c]);
+	if (!ok) {
+		shard_destroy(sh);
+		return NULL;
+	}
+	sim_model m = { .name = "serving-shard", .ctx = sh, .handlers = handlers,
+			.n_handlers = EV_COUNT };
+	sh->model = sim_add_model(sh->s, &m, err);
+	if (sh->model < 0) {
+		shard_destroy(sh);
+		return NULL;
+	}
+	return sh;
+}
 
 /* --- construction ---------------------------------------------------------------------- */
 
@@ -1772,7 +2175,8 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 			continue;
 		pl->lw_heap = malloc(pl->n * sizeof *pl->lw_heap);
 		pl->lw_pos = malloc(pl->n * sizeof *pl->lw_pos);
-		if (!pl->lw_heap || !pl->lw_pos) {
+		pl->lw_keys = calloc(pl->n, sizeof *pl->lw_keys);
+		if (!pl->lw_heap || !pl->lw_pos || !pl->lw_keys) {
 			serving_destroy(sv);
 			return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
 		}
@@ -1854,6 +2258,34 @@ int serving_create(sim *s, const srv_params *params, const srv_pool_hw *hw, work
 		sim_event e = { .time = sv->warmup, .model = (uint16_t)sv->model, .kind = EV_WARMUP };
 		sim_post(s, &e);
 	}
+	if (params->window_s > 0) {
+		/* the windowed engine: fixed shards of consecutive replicas */
+		sv->window = sim_from_s(params->window_s);
+		uint32_t g = params->shards ? params->shards : 32;
+		if (g > sv->n_reps)
+			g = sv->n_reps;
+		sv->shards = calloc(g, sizeof *sv->shards);
+		if (!sv->shards) {
+			serving_destroy(sv);
+			return fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
+		}
+		for (uint32_t j = 0; j < sv->n_reps; j++)
+			sv->reps[j].shard = (uint32_t)((uint64_t)j * g / sv->n_reps);
+		for (uint32_t k = 0; k < g; k++) {
+			sv->shards[k] = shard_create(sv, err);
+			if (!sv->shards[k]) {
+				sv->n_shards = k;
+				serving_destroy(sv);
+				return err->code ? err->code
+						 : fs_error_msg(err, FS_ERR_NOMEM, "serving: out of memory");
+			}
+		}
+		sv->n_shards = g;
+		sv->timing = getenv("FS_SHARD_TIMING") != NULL;
+		sim_event e = { .time = sv->window, .model = (uint16_t)sv->model, .kind = EV_WINDOW,
+				.prio = PRIO_WINDOW };
+		sim_post(s, &e);
+	}
 	next_arrival(sv);
 	*out = sv;
 	return FS_OK;
@@ -1863,6 +2295,9 @@ void serving_destroy(serving *sv)
 {
 	if (!sv)
 		return;
+	for (uint32_t g = 0; sv->shards && g < sv->n_shards; g++)
+		shard_destroy(sv->shards[g]);
+	free(sv->shards);
 	for (uint32_t j = 0; sv->reps && j < sv->n_reps; j++) {
 		free(sv->reps[j].phase);
 		free(sv->reps[j].dheap);
@@ -1882,6 +2317,7 @@ void serving_destroy(serving *sv)
 		free(sv->pools[p].rack_ids);
 		free(sv->pools[p].lw_heap);
 		free(sv->pools[p].lw_pos);
+		free(sv->pools[p].lw_keys);
 	}
 	free(sv->pools);
 	free(sv->shed_class);
@@ -1921,35 +2357,71 @@ static void fill_class(const class_stats *c, double measured, srv_class_result *
 	o->slo_attainment = c->finished ? (double)c->slo_met / c->finished : NAN;
 }
 
-void serving_result(serving *sv, srv_result *out)
+/* Requests of a slab still in the system whose first token is already later
+ * than their TTFT target. */
+static uint64_t count_late(serving *sv, const serving *slab, sim_time now)
 {
-	memset(out, 0, sizeof *out);
-	sim_time now = sim_now(sv->s);
-	double measured = sim_to_s(now - sv->warmup);
-	out->measured_s = measured;
-	for (size_t c = 0; c < sv->n_classes; c++) {
-		char name[SRV_NAME_LEN];
-		memcpy(name, sv->class_results[c].name, sizeof name);
-		fill_class(&sv->cs[c], measured, &sv->class_results[c]);
-		memcpy(sv->class_results[c].name, name, sizeof name);
-		sv->class_results[c].late_unfinished = 0;
-	}
-	fill_class(&sv->all, measured, &out->overall);
-	snprintf(out->overall.name, sizeof out->overall.name, "all");
-	/* Requests still in the system whose first token is already later than
-	 * their TTFT target have missed it whatever happens next: count them in
-	 * the SLO attainment, so that a backlog at the end does not flatter it. */
-	uint64_t late_all = 0;
-	for (uint32_t i = 0; i < sv->rq_cap; i++) {
-		const rq *q = &sv->rqs[i];
+	uint64_t late = 0;
+	for (uint32_t i = 0; i < slab->rq_cap; i++) {
+		const rq *q = &slab->rqs[i];
 		if (q->state == RQ_FREE || q->w.arrival < sv->warmup || q->first_token >= 0)
 			continue;
 		double slo = workload_class(sv->wl, q->w.cls)->slo_ttft_s;
 		if (slo > 0 && sim_to_s(now - q->w.arrival) > slo) {
 			sv->class_results[q->w.cls].late_unfinished++;
-			late_all++;
+			late++;
 		}
 	}
+	return late;
+}
+
+void serving_result(serving *sv, srv_result *out)
+{
+	memset(out, 0, sizeof *out);
+	sim_time now = sim_now(sv->s);
+	if (sv->shards && sv->synced < now)
+		shards_run(sv, now); /* the run ended between two barriers */
+	double measured = sim_to_s(now - sv->warmup);
+	out->measured_s = measured;
+	/* the windowed engine's statistics live in its shards: merge them (in
+	 * shard order) into copies of the whole's */
+	class_stats *cs = sv->cs, *all = &sv->all, *tmp = NULL;
+	if (sv->shards) {
+		tmp = calloc(sv->n_classes + 1, sizeof *tmp);
+		bool ok = tmp != NULL;
+		for (size_t c = 0; ok && c <= sv->n_classes; c++) {
+			ok = !cs_init(&tmp[c]) &&
+			     !cs_merge(&tmp[c], c < sv->n_classes ? &sv->cs[c] : &sv->all);
+			for (uint32_t g = 0; ok && g < sv->n_shards; g++)
+				for (size_t k = 0; ok && k < sv->n_classes; k++)
+					if (k == c || c == sv->n_classes)
+						ok = !cs_merge(&tmp[c], &sv->shards[g]->cs[k]);
+		}
+		if (ok) {
+			cs = tmp;
+			all = &tmp[sv->n_classes];
+		}
+	}
+	for (size_t c = 0; c < sv->n_classes; c++) {
+		char name[SRV_NAME_LEN];
+		memcpy(name, sv->class_results[c].name, sizeof name);
+		fill_class(&cs[c], measured, &sv->class_results[c]);
+		memcpy(sv->class_results[c].name, name, sizeof name);
+		sv->class_results[c].late_unfinished = 0;
+	}
+	fill_class(all, measured, &out->overall);
+	snprintf(out->overall.name, sizeof out->overall.name, "all");
+	if (tmp) {
+		for (size_t c = 0; c <= sv->n_classes; c++)
+			cs_clear(&tmp[c]);
+		free(tmp);
+	}
+	/* Requests still in the system whose first token is already later than
+	 * their TTFT target have missed it whatever happens next: count them in
+	 * the SLO attainment, so that a backlog at the end does not flatter it. */
+	uint64_t late_all = count_late(sv, sv, now);
+	for (uint32_t g = 0; g < sv->n_shards; g++)
+		late_all += count_late(sv, sv->shards[g], now);
 	out->overall.late_unfinished = late_all;
 	for (size_t c = 0; c <= sv->n_classes; c++) {
 		srv_class_result *x = c < sv->n_classes ? &sv->class_results[c] : &out->overall;
@@ -1959,6 +2431,9 @@ void serving_result(serving *sv, srv_result *out)
 	out->classes = sv->class_results;
 	out->n_classes = sv->n_classes;
 	out->replicas = sv->n_reps;
+	out->simulated = sv->simulated;
+	out->shard_cpu_s = sv->cpu_s;
+	out->shard_two_s = sv->critical_s;
 	out->dropped = sv->dropped;
 	out->shed = sv->shed;
 	out->deferred = sv->deferred;
@@ -2059,7 +2534,7 @@ static void set_clock(serving *sv, replica *r, sim_time now)
 	double f = r->clock_cap < r->clock_thermal ? r->clock_cap : r->clock_thermal;
 	if (f != r->clock_next) {
 		r->clock_next = f;
-		cut_at(sv, r, now);
+		cut_at(owner(sv, r), r, now);
 	}
 }
 
@@ -2147,13 +2622,13 @@ void serving_set_rack_down(serving *sv, uint32_t rack, bool down)
 		if (down) {
 			/* the iteration in flight is lost with the power: it ends at its
 			 * next boundary and nothing new starts */
-			cut_at(sv, r, now);
+			cut_at(owner(sv, r), r, now);
 			if (!r->busy)
 				power_set(r, now, 0);
 		} else if (!r->busy && !r->failed && (r->wait_head != NIL || r->run_head != NIL)) {
 			r->anchor = now;
 			r->end_fp = 0;
-			schedule_next(sv, r);
+			schedule_next(owner(sv, r), r);
 		} else if (!r->busy) {
 			power_set(r, now, idle_power(r));
 		}
@@ -2200,6 +2675,11 @@ void serving_finished_counts(const serving *sv, uint64_t *finished, uint64_t *sl
 {
 	*finished = sv->all.finished;
 	*slo_met = sv->all.slo_met;
+	for (uint32_t g = 0; g < sv->n_shards; g++)
+		for (size_t c = 0; c < sv->n_classes; c++) {
+			*finished += sv->shards[g]->cs[c].finished;
+			*slo_met += sv->shards[g]->cs[c].slo_met;
+		}
 }
 
 uint64_t serving_defer_class(serving *sv, uint32_t cls, bool defer)

@@ -76,6 +76,11 @@ typedef struct srv_params {
 	double kv_transfer_bw;       /* prefill -> decode pool link [B/s]; 0 = from the GPUs */
 	double kv_transfer_latency_s;
 	bool naive;                  /* one event per iteration (tests, debugging) */
+	/* The windowed engine (0 = the exact sequential engine): replicas advance
+	 * in parallel, in `shards` fixed groups, between barriers window_s apart;
+	 * see serving.c, "Windows".  window_s must divide the control tick. */
+	double window_s;
+	uint32_t shards;
 	double requests_fraction;    /* share of requests written to /requests */
 	double tick_s;               /* control tick, for per-tick series */
 } srv_params;
@@ -108,6 +113,12 @@ typedef struct srv_result {
 	srv_class_result *classes;   /* [n_classes], owned by the serving object */
 	size_t n_classes;
 	uint64_t replicas, gpus, iterations, stretches;
+	uint64_t simulated;          /* requests that arrived, warm-up included */
+	/* windowed engine, when the environment sets FS_SHARD_TIMING: CPU time
+	 * spent inside the shards (the parallel part), and the sum over windows
+	 * of max(half of it, the window's slowest shard): the parallel part's
+	 * wall time on two idle threads [s] */
+	double shard_cpu_s, shard_two_s;
 	uint64_t dropped;            /* arrived after warm-up, too large for any KV cache */
 	uint64_t shed;               /* refused by load shedding, after warm-up */
 	uint64_t deferred;           /* held while energy was expensive, after warm-up */

@@ -31,6 +31,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "error.h"
+#include "cli.h"
 #include "h5read.h"
 #include "yamltree.h"
 
@@ -375,26 +376,6 @@ static size_t workload_diff(const strlist *a, const strlist *b, const char *lb, 
 }
 
 /* --- loading ---------------------------------------------------------------------------- */
-
-static int errorf(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int errorf(int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("factorysim: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return status;
-}
-
-static int report_err(const fs_error *err)
-{
-	char msg[2048];
-	fs_error_format(err, msg, sizeof msg);
-	fprintf(stderr, "factorysim: %s\n", msg);
-	return fs_exit_status(err->code ? err->code : FS_ERR_INTERNAL);
-}
 
 /* A run file: attributes, headline metrics, resolved scenario. */
 static int load_run(h5r *f, run *r, strlist *notes, fs_error *err)
@@ -836,29 +817,6 @@ static size_t ulen(const char *s)
 	return n;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-	if (isfinite(v))
-		fprintf(f, "%.17g", v);
-	else
-		fputs("null", f);
-}
-
 static void csv_num(FILE *f, double v)
 {
 	if (isfinite(v))
@@ -1032,14 +990,14 @@ static void print_json(const designs *ds, const pairing *prs, const strlist *not
 	for (size_t j = 0; j < ds->n; j++) {
 		const design *d = &ds->d[j];
 		printf("%s{\"label\":", j ? "," : "");
-		json_str(stdout, d->label);
+		cli_json_str(stdout, d->label);
 		printf(",\"name\":");
-		json_str(stdout, d->name);
+		cli_json_str(stdout, d->name);
 		printf(",\"paired_with_A\":%s,\"runs\":[", j ? (prs[j].paired ? "true" : "false") : "null");
 		for (size_t i = 0; i < d->n; i++) {
 			const run *r = &d->runs[i];
 			printf("%s{\"file\":", i ? "," : "");
-			json_str(stdout, r->source);
+			cli_json_str(stdout, r->source);
 			if (r->has_seed)
 				printf(",\"seed\":%" PRIu64, r->seed);
 			printf(",\"replication\":%" PRId64 "}", r->rep);
@@ -1054,31 +1012,31 @@ static void print_json(const designs *ds, const pairing *prs, const strlist *not
 		compute_cells(ds, prs, m, cells);
 		printf("%s{\"key\":\"%s\",\"label\":", first ? "" : ",", METRICS[m].key);
 		first = false;
-		json_str(stdout, METRICS[m].label);
+		cli_json_str(stdout, METRICS[m].label);
 		printf(",\"units\":");
-		json_str(stdout, file_units(ds, m));
+		cli_json_str(stdout, file_units(ds, m));
 		printf(",\"values\":[");
 		for (size_t j = 0; j < ds->n; j++) {
 			const cell *c = &cells[j];
 			printf("%s{\"design\":\"%s\",\"n\":%zu,\"mean\":", j ? "," : "", ds->d[j].label,
 			       c->n);
-			json_num(stdout, c->mean);
+			cli_json_num(stdout, c->mean);
 			printf(",\"ci95_half\":");
-			json_num(stdout, c->half);
+			cli_json_num(stdout, c->half);
 			if (j) {
 				double ma = fabs(cells[0].mean);
 				printf(",\"diff\":");
-				json_num(stdout, c->mean - cells[0].mean);
+				cli_json_num(stdout, c->mean - cells[0].mean);
 				printf(",\"diff_pct\":");
-				json_num(stdout, c->diff_pct);
+				cli_json_num(stdout, c->diff_pct);
 				printf(",\"diff_ci95_lo\":");
-				json_num(stdout, c->has_ci ? c->ci.lo : NAN);
+				cli_json_num(stdout, c->has_ci ? c->ci.lo : NAN);
 				printf(",\"diff_ci95_hi\":");
-				json_num(stdout, c->has_ci ? c->ci.hi : NAN);
+				cli_json_num(stdout, c->has_ci ? c->ci.hi : NAN);
 				printf(",\"diff_ci95_lo_pct\":");
-				json_num(stdout, c->has_ci ? c->ci.lo / ma * 100 : NAN);
+				cli_json_num(stdout, c->has_ci ? c->ci.lo / ma * 100 : NAN);
 				printf(",\"diff_ci95_hi_pct\":");
-				json_num(stdout, c->has_ci ? c->ci.hi / ma * 100 : NAN);
+				cli_json_num(stdout, c->has_ci ? c->ci.hi / ma * 100 : NAN);
 				printf(",\"paired\":%s", prs[j].paired ? "true" : "false");
 			}
 			printf("}");
@@ -1089,7 +1047,7 @@ static void print_json(const designs *ds, const pairing *prs, const strlist *not
 	for (size_t i = 0; i < notes->n; i++) {
 		if (i)
 			printf(",");
-		json_str(stdout, notes->v[i]);
+		cli_json_str(stdout, notes->v[i]);
 	}
 	printf("]}\n");
 	free(cells);
@@ -1151,32 +1109,32 @@ static int load_file(const char *path, designs *ds, design **d, bool alone, strl
 	h5r *f = NULL;
 	int rc = h5r_open(path, &f, &err);
 	if (rc)
-		return report_err(&err);
+		return cli_report(&err);
 	if (h5r_is_sweep(f)) {
 		if (!alone) {
 			h5r_close(f);
-			return errorf(2, "%s: a sweep file cannot be one replication of a design; give "
+			return cli_errorf(2, "%s: a sweep file cannot be one replication of a design; give "
 					 "it on its own (each point is a design)",
 				      path);
 		}
 		rc = load_sweep(f, ds, notes, &err);
 		h5r_close(f);
-		return rc ? report_err(&err) : 0;
+		return rc ? cli_report(&err) : 0;
 	}
 	run r;
 	rc = load_run(f, &r, notes, &err);
 	h5r_close(f);
 	if (rc) {
 		run_clear(&r);
-		return report_err(&err);
+		return cli_report(&err);
 	}
 	if (!*d && !(*d = design_add(ds, r.name))) {
 		run_clear(&r);
-		return errorf(1, "out of memory");
+		return cli_errorf(1, "out of memory");
 	}
 	if (design_push(*d, &r)) {
 		run_clear(&r);
-		return errorf(1, "out of memory");
+		return cli_errorf(1, "out of memory");
 	}
 	return 0;
 }
@@ -1279,7 +1237,7 @@ int cmd_compare(int argc, char **argv)
 	if (!status && group)
 		group_designs(&ds);
 	if (!status && ds.n == 0)
-		status = errorf(2, "no runs to compare");
+		status = cli_errorf(2, "no runs to compare");
 	pairing *prs = NULL;
 	if (!status) {
 		for (size_t j = 0; j < ds.n; j++) {
@@ -1290,10 +1248,10 @@ int cmd_compare(int argc, char **argv)
 		}
 		prs = calloc(ds.n, sizeof *prs);
 		if (!prs)
-			status = errorf(1, "out of memory");
+			status = cli_errorf(1, "out of memory");
 		for (size_t j = 1; j < ds.n && !status; j++)
 			if (pair_designs(&ds.d[0], &ds.d[j], &prs[j], &notes))
-				status = errorf(1, "out of memory");
+				status = cli_errorf(1, "out of memory");
 	}
 	if (!status) {
 		switch (fmt) {
@@ -1306,7 +1264,7 @@ int cmd_compare(int argc, char **argv)
 		default: print_table(&ds, prs, &notes, fmt);
 		}
 		if (fflush(stdout) || ferror(stdout))
-			status = errorf(1, "cannot write the output");
+			status = cli_errorf(1, "cannot write the output");
 	}
 	for (size_t j = 0; prs && j < ds.n; j++)
 		free(prs[j].partner);

@@ -33,27 +33,8 @@
 #include <sys/stat.h>
 
 #include "error.h"
+#include "cli.h"
 #include "h5read.h"
-
-static int errorf(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int errorf(int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("factorysim: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return status;
-}
-
-static int report_err(const fs_error *err)
-{
-	char msg[2048];
-	fs_error_format(err, msg, sizeof msg);
-	fprintf(stderr, "factorysim: %s\n", msg);
-	return fs_exit_status(err->code ? err->code : FS_ERR_INTERNAL);
-}
 
 /* --- CSV fields ----------------------------------------------------------------- */
 
@@ -110,14 +91,14 @@ static FILE *open_out(exporter *o, const char *name, char *path, size_t n)
 	snprintf(path, n, "%s/%s", o->dir, name);
 	FILE *f = fopen(path, "w");
 	if (!f)
-		o->status = errorf(1, "%s: cannot create: %s", path, strerror(errno));
+		o->status = cli_errorf(1, "%s: cannot create: %s", path, strerror(errno));
 	return f;
 }
 
 static void close_out(exporter *o, FILE *f, const char *path)
 {
 	if (ferror(f) | fclose(f)) {
-		o->status = errorf(1, "%s: cannot write", path);
+		o->status = cli_errorf(1, "%s: cannot write", path);
 		return;
 	}
 	o->files++;
@@ -129,14 +110,14 @@ static int make_dir(const char *dir)
 	char buf[4096];
 	size_t n = strlen(dir);
 	if (n == 0 || n >= sizeof buf)
-		return errorf(2, "--csv: bad directory name '%s'", dir);
+		return cli_errorf(2, "--csv: bad directory name '%s'", dir);
 	memcpy(buf, dir, n + 1);
 	for (char *p = buf + 1;; p++) {
 		if (*p == '/' || !*p) {
 			char c = *p;
 			*p = '\0';
 			if (mkdir(buf, 0777) && errno != EEXIST)
-				return errorf(1, "%s: cannot create the directory: %s", buf,
+				return cli_errorf(1, "%s: cannot create the directory: %s", buf,
 					      strerror(errno));
 			*p = c;
 			if (!c)
@@ -145,7 +126,7 @@ static int make_dir(const char *dir)
 	}
 	struct stat st;
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-		return errorf(2, "%s: not a directory", dir);
+		return cli_errorf(2, "%s: not a directory", dir);
 	return 0;
 }
 
@@ -171,7 +152,7 @@ static void export_timeseries(h5r *f, exporter *o)
 	if (rc == H5R_ABSENT || (rc == 0 && n == 0))
 		return;
 	if (rc) {
-		o->status = report_err(&err);
+		o->status = cli_report(&err);
 		return;
 	}
 	double *time = NULL;
@@ -179,9 +160,9 @@ static void export_timeseries(h5r *f, exporter *o)
 	rc = h5r_read_doubles(f, "/timeseries/time", &time, &nt, &one, &err);
 	if (rc) {
 		if (rc == H5R_ABSENT)
-			o->status = errorf(2, "%s: /timeseries has no time dataset", h5r_path(f));
+			o->status = cli_errorf(2, "%s: /timeseries has no time dataset", h5r_path(f));
 		else
-			o->status = report_err(&err);
+			o->status = cli_report(&err);
 		h5r_info_free(ds, n);
 		return;
 	}
@@ -207,7 +188,7 @@ static void export_timeseries(h5r *f, exporter *o)
 		size_t *idx = calloc(n, sizeof *idx), *rows = calloc(n, sizeof *rows),
 		       *cols = calloc(n, sizeof *cols);
 		if (!data || !idx || !rows || !cols) {
-			o->status = errorf(1, "out of memory");
+			o->status = cli_errorf(1, "out of memory");
 		}
 		for (size_t k = i; k < n && !o->status; k++) {
 			char gk[512];
@@ -218,7 +199,7 @@ static void export_timeseries(h5r *f, exporter *o)
 				continue;
 			rc = h5r_read_doubles(f, ds[k].path, &data[m], &rows[m], &cols[m], &err);
 			if (rc) {
-				o->status = report_err(&err);
+				o->status = cli_report(&err);
 				break;
 			}
 			idx[m++] = k;
@@ -299,7 +280,7 @@ static void export_table(h5r *f, exporter *o, const char *obj, const char *file)
 	if (rc == H5R_ABSENT)
 		return;
 	if (rc) {
-		o->status = report_err(&err);
+		o->status = cli_report(&err);
 		return;
 	}
 	bool sweep = !strncmp(obj, "/sweep/", 7);
@@ -321,7 +302,7 @@ static void export_table(h5r *f, exporter *o, const char *obj, const char *file)
 	char path[4700];
 	FILE *out = levels && nlev ? open_out(o, file, path, sizeof path) : NULL;
 	if (!levels || !nlev)
-		o->status = errorf(1, "out of memory");
+		o->status = cli_errorf(1, "out of memory");
 	if (out) {
 		for (size_t c = 0; c < t.ncols; c++) {
 			const h5r_column *col = &t.cols[c];
@@ -397,7 +378,7 @@ static void export_summary(h5r *f, exporter *o)
 	if (rc == H5R_ABSENT)
 		return;
 	if (rc) {
-		o->status = report_err(&err);
+		o->status = cli_report(&err);
 		return;
 	}
 	char path[4700];
@@ -410,7 +391,7 @@ static void export_summary(h5r *f, exporter *o)
 			double *v;
 			size_t r, c;
 			if (h5r_read_doubles(f, ds[i].path, &v, &r, &c, &err)) {
-				o->status = report_err(&err);
+				o->status = cli_report(&err);
 				break;
 			}
 			put_str(out, ds[i].path + strlen("/summary/"));
@@ -436,7 +417,7 @@ static void export_scenario(h5r *f, exporter *o)
 	if (rc == H5R_ABSENT)
 		return;
 	if (rc) {
-		o->status = report_err(&err);
+		o->status = cli_report(&err);
 		return;
 	}
 	char path[4700];
@@ -483,11 +464,11 @@ int cmd_export(int argc, char **argv)
 	fs_error_clear(&err);
 	h5r *f = NULL;
 	if (h5r_open(file, &f, &err))
-		return report_err(&err);
+		return cli_report(&err);
 	if (!h5r_exists(f, "/timeseries/time") && !h5r_exists(f, "/summary") &&
 	    !h5r_exists(f, "/sweep") && !h5r_exists(f, "/requests")) {
 		h5r_close(f);
-		return errorf(2,
+		return cli_errorf(2,
 			      "%s: nothing to export: no /timeseries/time, /summary, /requests or /sweep "
 			      "(not a factorysim run or sweep file)",
 			      file);

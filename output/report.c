@@ -22,8 +22,10 @@
  *     with each class's SLO;
  *   - events, every /summary value, the resolved scenario.
  * A sweep report shows tokens per MW against each swept parameter with 95 %
- * bands, the throughput-interactivity frontier with its Pareto points, and
- * the best points.
+ * bands, one line per combination of the other parameters (those tied to the
+ * charted one, like a load that grows with the rack count, change along the
+ * line instead), the throughput-interactivity frontier with its Pareto points
+ * labelled by their parameters, and the best points.
  *
  * Sizes: series are decimated by svg.c to about two points per pixel and
  * heatmaps binned to a few pixels per cell, so the page grows with the number
@@ -42,6 +44,7 @@
 
 #include "catalog.h"
 #include "error.h"
+#include "cli.h"
 #include "h5read.h"
 #include "svg.h"
 #include "yamltree.h"
@@ -60,26 +63,6 @@ typedef struct ctx {
 	int charts;
 	int status;       /* first failure: an exit status */
 } ctx;
-
-static int errorf(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int errorf(int status, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("factorysim: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return status;
-}
-
-static int report_err(const fs_error *err)
-{
-	char msg[2048];
-	fs_error_format(err, msg, sizeof msg);
-	fprintf(stderr, "factorysim: %s\n", msg);
-	return fs_exit_status(err->code ? err->code : FS_ERR_INTERNAL);
-}
 
 static void esc(ctx *c, const char *s)
 {
@@ -256,7 +239,7 @@ static void page_end(ctx *c)
 static bool fig_begin(ctx *c, svg_chart *ch, const char *title, const char *subtitle)
 {
 	if (svg_chart_init(ch, c->f, CHART_W, CHART_H, title, subtitle)) {
-		c->status = errorf(1, "out of memory");
+		c->status = cli_errorf(1, "out of memory");
 		return false;
 	}
 	return true;
@@ -962,6 +945,11 @@ typedef struct sweep {
 	char ***levels;         /* per parameter: string levels or NULL */
 	size_t *nlev;
 	size_t nrows_table;     /* rows of /sweep/table */
+	/* the design as the points show it (design_analyse) */
+	int *code;              /* [np][nrows]: the row's value among dist (-1: none) */
+	double *dist;           /* [np][nrows]: each parameter's distinct values, ascending */
+	size_t *nd;             /* [np]: how many */
+	bool *tied;             /* [np][np]: tied[x * np + y]: y follows x (one y per x) */
 } sweep;
 
 static void sweep_clear(sweep *s)
@@ -976,14 +964,31 @@ static void sweep_clear(sweep *s)
 	h5r_strings_free(s->met, s->nm);
 	h5r_strings_free(s->munits, s->nmu);
 	h5r_strings_free(s->msum, s->nms);
+	free(s->code);
+	free(s->dist);
+	free(s->nd);
+	free(s->tied);
 }
 
-/* Index of the metric whose name or summary path matches, or -1. */
+/* Index of the metric whose name or summary path matches, or -1.  A sweep
+ * names a metric given only by its summary path after the path with '/' as
+ * '.' ("serving.all.tokens_per_s_per_gpu"); that name is matched too, for
+ * files without a metric_summaries attribute. */
 static int find_metric(const sweep *s, const char *name, const char *summary)
 {
 	for (size_t m = 0; m < s->nm; m++)
 		if ((name && !strcmp(s->met[m], name)) ||
-		    (summary && m < s->nms && !strcmp(s->msum[m], summary)))
+		    (summary && m < s->nms && s->nms == s->nm && !strcmp(s->msum[m], summary)))
+			return (int)m;
+	if (!summary)
+		return -1;
+	char dotted[256];
+	snprintf(dotted, sizeof dotted, "%s", summary);
+	for (char *q = dotted; *q; q++)
+		if (*q == '/')
+			*q = '.';
+	for (size_t m = 0; m < s->nm; m++)
+		if (!strcmp(s->met[m], dotted))
 			return (int)m;
 	return -1;
 }
@@ -1000,15 +1005,127 @@ static const char *munit(const sweep *s, size_t m)
 	return m < s->nmu && s->nmu == s->nm ? s->munits[m] : "";
 }
 
-/* A parameter's value in point row r, as text. */
+static const char *punit(const sweep *s, size_t p)
+{
+	return p < s->npu && s->npu == s->np ? s->punits[p] : "";
+}
+
+/* A parameter's value in point row r, as text: the level's name, or the SI
+ * value with its unit ("0.6", "12", "4600 /s"). */
 static void param_text(const sweep *s, size_t p, size_t r, char *buf, size_t n)
 {
 	const h5r_column *c = h5r_table_col(&s->pts, s->par[p]);
 	double v = c ? h5r_col_value(c, r) : NAN;
-	if (s->levels[p] && v >= 0 && (size_t)v < s->nlev[p])
+	if (s->levels[p] && v >= 0 && (size_t)v < s->nlev[p]) {
 		snprintf(buf, n, "%s", s->levels[p][(size_t)v]);
-	else
-		svg_format_value(buf, n, v, p < s->npu && s->npu == s->np ? s->punits[p] : "", 4);
+		return;
+	}
+	const char *u = punit(s, p);
+	svg_format_value(buf, n, v, u, 4);
+	/* counts drop their unit in svg_format_value ("1/s" -> ""); a parameter keeps it */
+	size_t len = strlen(buf);
+	if (isfinite(v) && !strncmp(u, "1/", 2))
+		snprintf(buf + len, n - len, " %s", u + 1);
+	else if (isfinite(v) && (!strncmp(u, "tokens", 6) || !strncmp(u, "requests", 8)))
+		snprintf(buf + len, n - len, " %s", u);
+}
+
+/* Does parameter y follow x: one value of y for each value of x?  A constant y
+ * follows anything.  When no value of x repeats, every y trivially "follows";
+ * then only a strictly monotone relation counts (a list tied with `with:`), not
+ * the chance pairing of a sampled design (lhs, sobol). */
+static bool follows(const sweep *s, size_t x, size_t y)
+{
+	size_t n = s->pts.nrows;
+	if (s->nd[y] <= 1)
+		return true;
+	if (s->nd[x] == 0)
+		return false;
+	const int *cx = s->code + x * n, *cy = s->code + y * n;
+	int *first = malloc(s->nd[x] * sizeof *first);
+	if (!first)
+		return false;
+	for (size_t i = 0; i < s->nd[x]; i++)
+		first[i] = -2;
+	bool det = true;
+	size_t rows = 0;
+	for (size_t r = 0; r < n && det; r++) {
+		if (cx[r] < 0)
+			continue;
+		rows++;
+		if (first[cx[r]] == -2)
+			first[cx[r]] = cy[r];
+		else
+			det = first[cx[r]] == cy[r];
+	}
+	if (det && rows == s->nd[x]) {
+		bool up = true, down = true;
+		for (size_t i = 0; i < s->nd[x]; i++) {
+			if (first[i] < 0)
+				up = down = false;
+			else if (i) {
+				up = up && first[i] > first[i - 1];
+				down = down && first[i] < first[i - 1];
+			}
+		}
+		det = up || down;
+	}
+	free(first);
+	return det;
+}
+
+/* Codes, distinct values and ties of the parameters.  0, or -1 when out of memory. */
+static int design_analyse(sweep *s)
+{
+	size_t n = s->pts.nrows, np = s->np, n1 = n ? n : 1, np1 = np ? np : 1;
+	s->code = malloc(np1 * n1 * sizeof *s->code);
+	s->dist = malloc(np1 * n1 * sizeof *s->dist);
+	s->nd = calloc(np1, sizeof *s->nd);
+	s->tied = calloc(np1 * np1, sizeof *s->tied);
+	if (!s->code || !s->dist || !s->nd || !s->tied)
+		return -1;
+	for (size_t p = 0; p < np; p++) {
+		const h5r_column *col = h5r_table_col(&s->pts, s->par[p]);
+		double *d = s->dist + p * n;
+		size_t k = 0;
+		for (size_t r = 0; r < n; r++) {
+			double v = col ? h5r_col_value(col, r) : NAN;
+			if (isfinite(v))
+				d[k++] = v;
+		}
+		qsort(d, k, sizeof *d, cmp_double);
+		size_t u = 0;
+		for (size_t i = 0; i < k; i++)
+			if (!u || d[i] != d[u - 1])
+				d[u++] = d[i];
+		s->nd[p] = u;
+		for (size_t r = 0; r < n; r++) {
+			double v = col ? h5r_col_value(col, r) : NAN;
+			const double *hit =
+			    isfinite(v) ? bsearch(&v, d, u, sizeof *d, cmp_double) : NULL;
+			s->code[p * n + r] = hit ? (int)(hit - d) : -1;
+		}
+	}
+	for (size_t x = 0; x < np; x++)
+		for (size_t y = 0; y < np; y++)
+			s->tied[x * np + y] = x != y && follows(s, x, y);
+	return 0;
+}
+
+static bool tied(const sweep *s, size_t x, size_t y)
+{
+	return s->tied[x * s->np + y];
+}
+
+/* Among the parameters r with in[r], one that makes q redundant in a label:
+ * q follows r, and r does not follow q, or both follow each other and r comes
+ * first.  -1 when q is needed. */
+static int redundant_to(const sweep *s, const bool *in, size_t q)
+{
+	for (size_t r = 0; r < s->np; r++)
+		if (r != q && in[r] && tied(s, r, q) && (!tied(s, q, r) || r < q))
+			return (int)r;
+	return -1;
 }
 
 /* The metrics plotted against the parameters: tokens per MW at each meter. */
@@ -1034,131 +1151,448 @@ static size_t tokens_per_mw_metrics(const sweep *s, int *out, size_t cap)
 	return k;
 }
 
-/* "per MW of IT power" for power/tokens_per_s_per_mw_it, else the metric's name. */
-static void meter_label(const sweep *s, size_t m, char *buf, size_t n)
+/* The meter of a tokens-per-MW metric: 0 IT, 1 facility, 2 provisioned, -1 unknown. */
+static int meter_of(const sweep *s, size_t m)
 {
-	static const char *const meters[][2] = { { "_it", "per MW of IT power" },
-						  { "_facility", "per MW at the facility meter" },
-						  { "_provisioned", "per provisioned MW" } };
+	static const char *const suffix[] = { "_it", "_facility", "_provisioned" };
 	const char *key = m < s->nms && s->nms == s->nm ? s->msum[m] : s->met[m];
-	for (size_t i = 0; i < 3; i++) {
-		size_t len = strlen(key), sl = strlen(meters[i][0]);
-		if (len > sl && !strcmp(key + len - sl, meters[i][0])) {
-			snprintf(buf, n, "%s (%s)", meters[i][1], s->met[m]);
-			return;
-		}
+	for (int i = 0; i < 3; i++) {
+		size_t len = strlen(key), sl = strlen(suffix[i]);
+		if (len > sl && !strcmp(key + len - sl, suffix[i]))
+			return i;
 	}
-	snprintf(buf, n, "%s", s->met[m]);
+	return -1;
 }
 
-static void sweep_param_chart(ctx *c, const sweep *s, size_t p, const int *tm, size_t ntm,
-			      size_t best)
+/* "per MW of IT power (tokens_per_mw_it)" for power/tokens_per_s_per_mw_it, else the
+ * metric's name. */
+static void meter_label(const sweep *s, size_t m, char *buf, size_t n)
+{
+	static const char *const what[] = { "per MW of IT power", "per MW at the facility meter",
+					    "per provisioned MW" };
+	int i = meter_of(s, m);
+	if (i >= 0)
+		snprintf(buf, n, "%s (%s)", what[i], s->met[m]);
+	else
+		snprintf(buf, n, "%s", s->met[m]);
+}
+
+/* One line (or set of dots) of a chart against a parameter: metric m at these
+ * point rows, ascending in the parameter. */
+typedef struct xy_series {
+	size_t *rows;
+	size_t n;
+	int metric;
+	char label[160];
+} xy_series;
+
+#define SWEEP_MAX_LINES 8
+
+/* A chart of metrics against parameter p, one colour per series.  On a
+ * numeric axis a series is a line with its 95 % band (dots only in scatter
+ * mode); on a category axis, dots with error bars, side by side per series. */
+static void sweep_xy_chart(ctx *c, const sweep *s, size_t p, const char *title, const char *sub,
+			   const char *ytitle, const xy_series *ser, size_t nser, bool scatter)
 {
 	const h5r_table *t = &s->pts;
 	const h5r_column *px = h5r_table_col(t, s->par[p]);
-	if (!px)
+	size_t n = t->nrows, nd = s->nd[p];
+	const double *dist = s->dist + p * n;
+	if (!px || !nd)
 		return;
-	/* the slice through the best point: every other parameter at its value */
-	size_t *rows = malloc((t->nrows ? t->nrows : 1) * sizeof *rows);
-	double *x = malloc(4 * (t->nrows ? t->nrows : 1) * sizeof *x);
-	if (!rows || !x) {
-		free(rows);
-		free(x);
+	double *x = malloc(4 * (n ? n : 1) * sizeof *x);
+	if (!x)
 		return;
-	}
-	double *y = x + t->nrows, *lo = y + t->nrows, *hi = lo + t->nrows;
-	size_t n = 0;
-	for (size_t r = 0; r < t->nrows; r++) {
-		bool same = true;
-		for (size_t q = 0; q < s->np && same; q++) {
-			if (q == p)
-				continue;
-			const h5r_column *cq = h5r_table_col(t, s->par[q]);
-			same = !cq || h5r_col_value(cq, r) == h5r_col_value(cq, best);
-		}
-		if (same)
-			rows[n++] = r;
-	}
-	/* sort the slice by the parameter */
-	for (size_t a = 1; a < n; a++)
-		for (size_t b = a; b > 0 && h5r_col_value(px, rows[b]) < h5r_col_value(px, rows[b - 1]);
-		     b--) {
-			size_t tmp = rows[b];
-			rows[b] = rows[b - 1];
-			rows[b - 1] = tmp;
-		}
-	const char *pu = p < s->npu && s->npu == s->np ? s->punits[p] : "";
-	double xlo = INFINITY, xhi = -INFINITY, ylo = 0, yhi = 0;
-	for (size_t r = 0; r < t->nrows; r++)
-		range_of((double[]){ h5r_col_value(px, r) }, 1, &xlo, &xhi);
-	for (size_t k = 0; k < ntm; k++) {
-		const h5r_column *cm = metric_col(s, (size_t)tm[k], "mean"),
-				 *ch = metric_col(s, (size_t)tm[k], "hi");
-		for (size_t i = 0; i < n; i++) {
+	double *y = x + n, *lo = y + n, *hi = lo + n;
+	double ylo = 0, yhi = 0;
+	for (size_t k = 0; k < nser; k++) {
+		const h5r_column *cm = metric_col(s, (size_t)ser[k].metric, "mean"),
+				 *ch = metric_col(s, (size_t)ser[k].metric, "hi");
+		for (size_t i = 0; i < ser[k].n; i++) {
 			if (cm)
-				range_of((double[]){ h5r_col_value(cm, rows[i]) }, 1, &ylo, &yhi);
+				range_of((double[]){ h5r_col_value(cm, ser[k].rows[i]) }, 1, &ylo,
+					 &yhi);
 			if (ch)
-				range_of((double[]){ h5r_col_value(ch, rows[i]) }, 1, &ylo, &yhi);
+				range_of((double[]){ h5r_col_value(ch, ser[k].rows[i]) }, 1, &ylo,
+					 &yhi);
 		}
 	}
 	svg_chart ch;
-	char title[300], sub[600] = "";
-	snprintf(title, sizeof title, "Tokens per MW against %s", s->par[p]);
-	if (s->np > 1) {
-		int k = snprintf(sub, sizeof sub, "other parameters at the best point's values: ");
-		for (size_t q = 0, first = 1; q < s->np && k > 0 && (size_t)k < sizeof sub; q++) {
-			if (q == p)
-				continue;
-			char v[64];
-			param_text(s, q, best, v, sizeof v);
-			k += snprintf(sub + k, sizeof sub - (size_t)k, "%s%s = %s", first ? "" : ", ",
-				      s->par[q], v);
-			first = 0;
-		}
+	if (!fig_begin(c, &ch, title, sub)) {
+		free(x);
+		return;
+	}
+	bool cat = s->levels[p] != NULL;
+	if (cat) {
+		svg_axis_category(&ch.x, (const char *const *)s->levels[p], s->nlev[p], s->par[p]);
 	} else {
-		snprintf(sub, sizeof sub, "mean over replications with its 95 %% t interval");
+		double xlo = dist[0], xhi = dist[nd - 1], pad = (xhi - xlo) * 0.05;
+		svg_axis_linear(&ch.x, xlo - pad, xhi + pad, s->par[p], punit(s, p), false, false);
+		/* a grid's few round values are the ticks (not a sampled design's) */
+		bool round_values = nd <= 12 && !scatter;
+		for (size_t i = 0; i < nd && round_values; i++) {
+			char b[32];
+			snprintf(b, sizeof b, "%.4g", dist[i]);
+			round_values = strtod(b, NULL) == dist[i];
+		}
+		if (round_values)
+			svg_axis_set_ticks(&ch.x, dist, nd);
 	}
-	if (!fig_begin(c, &ch, title, sub))
-		goto done;
-	char xtitle[300];
-	snprintf(xtitle, sizeof xtitle, "%s", s->par[p]);
-	if (s->levels[p])
-		svg_axis_category(&ch.x, (const char *const *)s->levels[p], s->nlev[p], xtitle);
-	else {
-		double pad = (xhi - xlo) * 0.04;
-		svg_axis_linear(&ch.x, xlo - pad, xhi + pad, xtitle, pu, false, false);
+	svg_axis_linear(&ch.y, 0, yhi * 1.05, ytitle, "1", true, true);
+	/* series side by side on a category, about a tenth of a category apart */
+	double spread = nser > 1 ? fmin(0.12, 0.5 / (double)nser) : 0;
+	/* lines that run on top of each other (a parameter that changes nothing)
+	 * get dash patterns and dots that shrink from the first series to the last,
+	 * so each shows as a ring around the next */
+	bool overlap = false;
+	for (size_t k = 0; !cat && k < nser && !overlap; k++) {
+		const h5r_column *ck = metric_col(s, (size_t)ser[k].metric, "mean");
+		for (size_t j = k + 1; ck && j < nser && !overlap; j++) {
+			const h5r_column *cj = metric_col(s, (size_t)ser[j].metric, "mean");
+			for (size_t a = 0; cj && a < ser[k].n && !overlap; a++)
+				for (size_t b = 0; b < ser[j].n && !overlap; b++) {
+					size_t ra = ser[k].rows[a], rb = ser[j].rows[b];
+					overlap = fabs(svg_px(&ch, h5r_col_value(px, ra)) -
+						       svg_px(&ch, h5r_col_value(px, rb))) < 4 &&
+						  fabs(svg_py(&ch, h5r_col_value(ck, ra)) -
+						       svg_py(&ch, h5r_col_value(cj, rb))) < 4;
+				}
+		}
 	}
-	/* "1/(s MW)" is what the title says already */
-	svg_axis_linear(&ch.y, 0, yhi * 1.05, "tokens per second per MW", "1", true, true);
-	for (size_t k = 0; k < ntm; k++) {
-		size_t m = (size_t)tm[k];
+	static const char *const dashes[] = { NULL, "8 4", "3 3", "12 3 3 3" };
+	for (size_t k = 0; k < nser; k++) {
+		size_t m = (size_t)ser[k].metric;
 		const h5r_column *cm = metric_col(s, m, "mean"), *cl = metric_col(s, m, "lo"),
 				 *chh = metric_col(s, m, "hi");
 		if (!cm)
 			continue;
-		for (size_t i = 0; i < n; i++) {
-			x[i] = h5r_col_value(px, rows[i]);
-			y[i] = h5r_col_value(cm, rows[i]);
-			lo[i] = cl ? h5r_col_value(cl, rows[i]) : NAN;
-			hi[i] = chh ? h5r_col_value(chh, rows[i]) : NAN;
+		double off = cat ? ((double)k - (double)(nser - 1) / 2) * spread : 0;
+		for (size_t i = 0; i < ser[k].n; i++) {
+			size_t r = ser[k].rows[i];
+			x[i] = h5r_col_value(px, r) + off;
+			y[i] = h5r_col_value(cm, r);
+			lo[i] = cl ? h5r_col_value(cl, r) : NAN;
+			hi[i] = chh ? h5r_col_value(chh, r) : NAN;
 		}
 		const char *col = svg_color(k);
-		char label[200];
-		meter_label(s, m, label, sizeof label);
-		if (!s->levels[p])
-			svg_band(&ch, x, lo, hi, n, col, 0.18, SVG_BAND_ENVELOPE, NULL);
-		else
-			svg_errorbars(&ch, x, lo, hi, n, col);
-		if (!s->levels[p])
-			svg_line(&ch, x, y, n, col, 1.8, NULL, label);
-		svg_dots(&ch, x, y, n, col, 3.5, false, s->levels[p] ? label : NULL);
+		const char *label = ser[k].label[0] ? ser[k].label : NULL;
+		if (cat || scatter) {
+			svg_errorbars(&ch, x, lo, hi, ser[k].n, col);
+			svg_dots(&ch, x, y, ser[k].n, col, 3.5, false, label);
+		} else {
+			svg_band(&ch, x, lo, hi, ser[k].n, col, nser > 1 ? 0.12 : 0.18,
+				 SVG_BAND_ENVELOPE, NULL);
+			double r = overlap && nser <= 4 ? 3.2 + 1.4 * (double)(nser - 1 - k) : 3.5;
+			svg_line(&ch, x, y, ser[k].n, col, 1.8, overlap ? dashes[k % 4] : NULL,
+				 ser[k].n > 1 ? label : NULL);
+			svg_dots(&ch, x, y, ser[k].n, col, r, false, ser[k].n > 1 ? NULL : label);
+		}
 	}
 	fig_end(c, &ch,
-		"Bands (or bars): 95 % Student-t interval of the mean over replications; absent "
-		"where a point has fewer than two.");
-done:
-	free(rows);
+		cat || scatter
+		    ? "Bars: 95 % Student-t interval of the mean over replications; absent where a "
+		      "point has fewer than two."
+		: overlap
+		    ? "Bands: 95 % Student-t interval of the mean over replications; absent where "
+		      "a point has fewer than two.  Lines that run on top of each other are "
+		      "dashed, and their dots nested (the first line's the largest)."
+		    : "Bands: 95 % Student-t interval of the mean over replications; absent where "
+		      "a point has fewer than two.");
 	free(x);
+}
+
+/* Sort rows by parameter p (insertion sort: a chart's rows are few). */
+static void sort_rows_by(const sweep *s, size_t p, size_t *rows, size_t n)
+{
+	const int *code = s->code + p * s->pts.nrows;
+	for (size_t a = 1; a < n; a++)
+		for (size_t b = a; b > 0 && code[rows[b]] < code[rows[b - 1]]; b--) {
+			size_t tmp = rows[b];
+			rows[b] = rows[b - 1];
+			rows[b - 1] = tmp;
+		}
+}
+
+/* Append to buf (of size n, holding a string): printf-style. */
+static void cat_printf(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void cat_printf(char *buf, size_t n, const char *fmt, ...)
+{
+	size_t len = strlen(buf);
+	if (len + 1 >= n)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf + len, n - len, fmt, ap);
+	va_end(ap);
+}
+
+/* Names of the parameters q with want[q], as "a", "a and b", "a, b and c". */
+static void name_list(const sweep *s, const bool *want, char *buf, size_t n)
+{
+	size_t total = 0, k = 0;
+	for (size_t q = 0; q < s->np; q++)
+		total += want[q];
+	buf[0] = '\0';
+	for (size_t q = 0; q < s->np; q++)
+		if (want[q]) {
+			const char *sep = k == 0 ? "" : k + 1 == total ? " and " : ", ";
+			cat_printf(buf, n, "%s%s", sep, s->par[q]);
+			k++;
+		}
+}
+
+/* The charts of tokens per MW against parameter p: one line per combination
+ * of the other parameters that do not follow p (those that do, like a load
+ * tied to the rack count, change along the line), one chart per meter when
+ * there are several lines; with more than SWEEP_MAX_LINES combinations, the
+ * slice through the best point, or every point as a scatter when that slice
+ * is a single point. */
+static void sweep_param_charts(ctx *c, const sweep *s, size_t p, const int *tm, size_t ntm,
+			       size_t best, bool *charted)
+{
+	size_t n = s->pts.nrows, np = s->np;
+	const char *pn = s->par[p];
+	if (s->nd[p] <= 1) {
+		note(c, "%s takes a single value in this sweep: no chart against it.", pn);
+		return;
+	}
+	for (size_t q = 0; q < p; q++)
+		if (charted[q] && tied(s, q, p)) {
+			note(c,
+			     "No chart against %s: it follows %s (one value of %s for each value "
+			     "of %s), so the chart against %s shows it.",
+			     pn, s->par[q], pn, s->par[q], s->par[q]);
+			return;
+		}
+	charted[p] = true;
+	bool *grp = calloc(np, sizeof *grp), *with = calloc(np, sizeof *with),
+	     *lab = calloc(np, sizeof *lab);
+	size_t *gof = malloc((n ? n : 1) * sizeof *gof), *rep = malloc((n ? n : 1) * sizeof *rep),
+	       *rows = malloc((n ? n : 1) * sizeof *rows);
+	xy_series *ser = calloc(SWEEP_MAX_LINES > ntm ? SWEEP_MAX_LINES : ntm, sizeof *ser);
+	if (!grp || !with || !lab || !gof || !rep || !rows || !ser) {
+		c->status = cli_errorf(1, "out of memory");
+		goto done;
+	}
+	/* grouping parameters; the ones that vary with p; the ones a label needs */
+	for (size_t q = 0; q < np; q++) {
+		if (q == p || s->nd[q] <= 1)
+			continue;
+		if (tied(s, p, q))
+			with[q] = true;
+		else
+			grp[q] = true;
+	}
+	for (size_t q = 0; q < np; q++)
+		lab[q] = grp[q] && redundant_to(s, grp, q) < 0;
+	/* the groups: rows with the same values of every grouping parameter */
+	size_t ng = 0;
+	for (size_t r = 0; r < n; r++) {
+		gof[r] = SIZE_MAX;
+		if (s->code[p * n + r] < 0)
+			continue;
+		size_t g = 0;
+		for (; g < ng; g++) {
+			bool same = true;
+			for (size_t q = 0; q < np && same; q++)
+				same = !grp[q] || s->code[q * n + r] == s->code[q * n + rep[g]];
+			if (same)
+				break;
+		}
+		if (g == ng)
+			rep[ng++] = r;
+		gof[r] = g;
+	}
+	/* groups in the order of their parameters' values */
+	size_t *order = rows; /* scratch: group g is shown as order[g] */
+	for (size_t g = 0; g < ng; g++)
+		order[g] = g;
+	for (size_t a = 1; a < ng; a++)
+		for (size_t b = a; b > 0; b--) {
+			int d = 0;
+			for (size_t q = 0; q < np && !d; q++)
+				if (grp[q])
+					d = s->code[q * n + rep[order[b]]] -
+					    s->code[q * n + rep[order[b - 1]]];
+			if (d >= 0)
+				break;
+			size_t tmp = order[b];
+			order[b] = order[b - 1];
+			order[b - 1] = tmp;
+		}
+	size_t biggest = 0;
+	for (size_t g = 0; g < ng; g++) {
+		size_t k = 0;
+		for (size_t r = 0; r < n; r++)
+			k += gof[r] == g;
+		biggest = k > biggest ? k : biggest;
+	}
+	char varies[400] = "", names[300];
+	size_t nwith = 0;
+	for (size_t q = 0; q < np; q++)
+		nwith += with[q];
+	if (nwith) {
+		name_list(s, with, names, sizeof names);
+		snprintf(varies, sizeof varies, "%s %s with %s", names,
+			 nwith > 1 ? "vary" : "varies", pn);
+	}
+	char title[300], sub[600], ytitle[120];
+	static const char *const meter_title[] = { "per MW of IT power",
+						   "per MW at the facility meter",
+						   "per provisioned MW" },
+				 *const meter_short[] = { "IT", "facility", "provisioned" };
+	if (ng >= 2 && ng <= SWEEP_MAX_LINES && biggest >= 2) {
+		/* one line per group, one chart per meter */
+		char lines[400], follow[400] = "";
+		name_list(s, lab, names, sizeof names);
+		size_t nlab = 0;
+		for (size_t q = 0; q < np; q++)
+			nlab += lab[q];
+		/* on a category axis the series are dots side by side, not lines */
+		snprintf(lines, sizeof lines, "one %s per %s %s", s->levels[p] ? "colour" : "line",
+			 nlab > 1 ? "combination of" : "value of", names);
+		for (size_t q = 0; q < np; q++) {
+			int r = grp[q] && !lab[q] ? redundant_to(s, grp, q) : -1;
+			if (r >= 0)
+				cat_printf(follow, sizeof follow, "%s%s follows %s",
+					   follow[0] ? ", " : "", s->par[q], s->par[r]);
+		}
+		size_t *cnt = malloc(2 * (ng + 1) * sizeof *cnt);
+		size_t *buf = malloc((n ? n : 1) * sizeof *buf);
+		if (!cnt || !buf) {
+			free(cnt);
+			free(buf);
+			c->status = cli_errorf(1, "out of memory");
+			goto done;
+		}
+		size_t *off = cnt + ng + 1, used = 0;
+		for (size_t k = 0; k < ng; k++) {
+			size_t g = order[k];
+			off[k] = used;
+			for (size_t r = 0; r < n; r++)
+				if (gof[r] == g)
+					buf[used++] = r;
+			cnt[k] = used - off[k];
+			sort_rows_by(s, p, buf + off[k], cnt[k]);
+		}
+		for (size_t j = 0; j < ntm; j++) {
+			size_t m = (size_t)tm[j];
+			int mi = meter_of(s, m);
+			if (mi >= 0) {
+				snprintf(title, sizeof title, "Tokens %s against %s",
+					 meter_title[mi], pn);
+				snprintf(ytitle, sizeof ytitle, "tokens/s per MW (%s)",
+					 meter_short[mi]);
+			} else {
+				snprintf(title, sizeof title, "%s against %s", s->met[m], pn);
+				snprintf(ytitle, sizeof ytitle, "%s", s->met[m]);
+			}
+			snprintf(sub, sizeof sub, "%s%s%s%s%s%s", lines, follow[0] ? " (" : "",
+				 follow, follow[0] ? ")" : "", varies[0] ? "; " : "", varies);
+			for (size_t k = 0; k < ng; k++) {
+				ser[k].rows = buf + off[k];
+				ser[k].n = cnt[k];
+				ser[k].metric = (int)m;
+				ser[k].label[0] = '\0';
+				for (size_t q = 0; q < np; q++)
+					if (lab[q]) {
+						char v[96];
+						param_text(s, q, buf[off[k]], v, sizeof v);
+						cat_printf(ser[k].label, sizeof ser[k].label,
+							   "%s%s = %s", ser[k].label[0] ? ", " : "",
+							   s->par[q], v);
+					}
+			}
+			sweep_xy_chart(c, s, p, title, sub, ytitle, ser, ng, false);
+		}
+		free(cnt);
+		free(buf);
+		goto done;
+	}
+	/* one set of rows: the whole sweep (one group), the slice through the best
+	 * point, or every point */
+	size_t nr = 0;
+	bool scatter = false;
+	sub[0] = '\0';
+	for (size_t r = 0; r < n; r++) {
+		bool same = s->code[p * n + r] >= 0;
+		for (size_t q = 0; q < np && same; q++)
+			same = !grp[q] || s->code[q * n + r] == s->code[q * n + best];
+		if (same)
+			rows[nr++] = r;
+	}
+	if (ng <= 1) {
+		snprintf(sub, sizeof sub, "mean over replications%s%s", varies[0] ? "; " : "",
+			 varies);
+	} else if (nr >= 2) {
+		snprintf(sub, sizeof sub,
+			 "%zu combinations of the other parameters, too many lines: the "
+			 "slice through the best point, ",
+			 ng);
+		for (size_t q = 0, first = 1; q < np; q++)
+			if (lab[q]) {
+				char v[96];
+				param_text(s, q, best, v, sizeof v);
+				cat_printf(sub, sizeof sub, "%s%s = %s", first ? "" : ", ",
+					   s->par[q], v);
+				first = 0;
+			}
+		if (varies[0])
+			cat_printf(sub, sizeof sub, "; %s", varies);
+	} else {
+		nr = 0;
+		for (size_t r = 0; r < n; r++)
+			if (s->code[p * n + r] >= 0)
+				rows[nr++] = r;
+		scatter = true;
+		snprintf(sub, sizeof sub,
+			 "every point: the other parameters change from point to "
+			 "point too (%zu combinations), so no lines",
+			 ng);
+	}
+	sort_rows_by(s, p, rows, nr);
+	size_t nser = 0;
+	for (size_t j = 0; j < ntm; j++) {
+		ser[nser].rows = rows;
+		ser[nser].n = nr;
+		ser[nser].metric = tm[j];
+		meter_label(s, (size_t)tm[j], ser[nser].label, sizeof ser[nser].label);
+		nser++;
+	}
+	int mi = ntm == 1 ? meter_of(s, (size_t)tm[0]) : -1;
+	if (mi >= 0) {
+		snprintf(title, sizeof title, "Tokens %s against %s", meter_title[mi], pn);
+		snprintf(ytitle, sizeof ytitle, "tokens/s per MW (%s)", meter_short[mi]);
+	} else {
+		snprintf(title, sizeof title, "Tokens per MW against %s", pn);
+		snprintf(ytitle, sizeof ytitle, "tokens per second per MW");
+	}
+	sweep_xy_chart(c, s, p, title, sub, ytitle, ser, nser, scatter);
+done:
+	free(grp);
+	free(with);
+	free(lab);
+	free(gof);
+	free(rep);
+	free(rows);
+	free(ser);
+}
+
+/* A short label of point row r: the parameters a reader needs (not those that
+ * follow another), "gpu_cap=0.6, racks=20", or only the values when that is long. */
+static void point_label(const sweep *s, const bool *lab, size_t r, bool names, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	for (size_t q = 0; q < s->np; q++)
+		if (lab[q]) {
+			char v[96];
+			param_text(s, q, r, v, sizeof v);
+			if (names)
+				cat_printf(buf, n, "%s%s=%s", buf[0] ? ", " : "", s->par[q], v);
+			else
+				cat_printf(buf, n, "%s%s", buf[0] ? ", " : "", v);
+		}
 }
 
 static void sweep_frontier(ctx *c, const sweep *s)
@@ -1174,32 +1608,39 @@ static void sweep_frontier(ctx *c, const sweep *s)
 	fputs("<h2>Throughput and interactivity</h2>\n", c->f);
 	char how[400] = "";
 	if (mg < 0 && !(mtok >= 0 && mgpus >= 0)) {
-		note(c, "No frontier: the sweep has no tokens_per_s_per_gpu metric (summary "
-			"serving/all/tokens_per_s_per_gpu), nor tokens/s and a GPU count to derive it "
-			"from.");
+		note(c,
+		     "No frontier: the sweep has no tokens_per_s_per_gpu metric (summary "
+		     "serving/all/tokens_per_s_per_gpu), nor tokens/s and a GPU count to derive it "
+		     "from.");
 		return;
 	}
 	if (mu < 0 && mtpot < 0) {
-		note(c, "No frontier: the sweep has no tokens_per_s_per_user metric, nor a TPOT p50 "
-			"to derive it from.");
+		note(c, "No frontier: the sweep has no tokens_per_s_per_user metric (summary "
+			"serving/all/tokens_per_s_per_user), nor a TPOT p50 to derive it from.");
 		return;
 	}
 	if (mg < 0)
-		snprintf(how, sizeof how, "tokens/s per GPU = %s / %s. ", s->met[mtok], s->met[mgpus]);
+		snprintf(how, sizeof how, "tokens/s per GPU = %s / %s. ", s->met[mtok],
+			 s->met[mgpus]);
 	if (mu < 0)
 		snprintf(how + strlen(how), sizeof how - strlen(how),
 			 "tokens/s per user = 1 / %s (a request's decode speed). ", s->met[mtpot]);
 	size_t n = t->nrows;
 	double *gx = malloc(4 * (n ? n : 1) * sizeof *gx);
-	if (!gx)
-		return;
+	size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+	bool *lab = calloc(s->np ? s->np : 1, sizeof *lab), *all = calloc(s->np ? s->np : 1, 1);
+	char **texts = calloc(n ? n : 1, sizeof *texts);
+	if (!gx || !idx || !lab || !all || !texts) {
+		c->status = cli_errorf(1, "out of memory");
+		goto done;
+	}
 	double *gy = gx + n, *px = gy + n, *py = px + n;
 	const h5r_column *cg = mg >= 0 ? metric_col(s, (size_t)mg, "mean") : NULL,
 			 *cu = mu >= 0 ? metric_col(s, (size_t)mu, "mean") : NULL,
 			 *ct = mtok >= 0 ? metric_col(s, (size_t)mtok, "mean") : NULL,
 			 *cn = mgpus >= 0 ? metric_col(s, (size_t)mgpus, "mean") : NULL,
 			 *cp = mtpot >= 0 ? metric_col(s, (size_t)mtpot, "mean") : NULL;
-	double xlo = INFINITY, xhi = -INFINITY, ylo = 0, yhi = 0;
+	double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
 	for (size_t r = 0; r < n; r++) {
 		gy[r] = cg ? h5r_col_value(cg, r)
 			   : (ct && cn ? h5r_col_value(ct, r) / h5r_col_value(cn, r) : NAN);
@@ -1211,8 +1652,7 @@ static void sweep_frontier(ctx *c, const sweep *s)
 	}
 	/* Pareto points: no other point is at least as good on both and better on one */
 	size_t np = 0;
-	size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-	for (size_t r = 0; idx && r < n; r++) {
+	for (size_t r = 0; r < n; r++) {
 		if (!isfinite(gx[r]))
 			continue;
 		bool dominated = false;
@@ -1232,30 +1672,86 @@ static void sweep_frontier(ctx *c, const sweep *s)
 		px[i] = gx[idx[i]];
 		py[i] = gy[idx[i]];
 	}
+	/* labels: the parameters that do not follow another one */
+	for (size_t q = 0; q < s->np; q++)
+		all[q] = s->nd[q] > 1;
+	for (size_t q = 0; q < s->np; q++)
+		lab[q] = all[q] && redundant_to(s, all, q) < 0;
+	bool names = true;
+	for (int pass = 0; pass < 2; pass++) {
+		size_t longest = 0;
+		for (size_t i = 0; i < np; i++) {
+			char buf[200];
+			point_label(s, lab, idx[i], names, buf, sizeof buf);
+			free(texts[i]);
+			texts[i] = strdup(buf);
+			longest =
+			    texts[i] && strlen(texts[i]) > longest ? strlen(texts[i]) : longest;
+		}
+		if (longest <= 30 || !names)
+			break;
+		names = false;
+	}
 	svg_chart ch;
-	if (isfinite(xlo) && fig_begin(c, &ch, "Throughput against interactivity",
-				       "each point a design (mean over replications); Pareto points "
-				       "highlighted")) {
-		double pad = (xhi - xlo) * 0.05 + 1e-12;
+	if (isfinite(xlo) &&
+	    fig_begin(c, &ch, "Throughput against interactivity",
+		      "each point a design (mean over replications); Pareto points "
+		      "highlighted and labelled")) {
+		double pad = (xhi - xlo) * 0.06 + 1e-12;
 		svg_axis_linear(&ch.x, xlo - pad, xhi + pad, "tokens per second per user", "1/s",
 				true, false);
-		svg_axis_linear(&ch.y, 0, yhi * 1.08, "tokens per second per GPU", "1/s", true, true);
+		/* the GPU axis from zero, unless the points differ by less than a quarter: then
+		 * zoom */
+		bool zoom = ylo > 0 && yhi - ylo < 0.25 * yhi;
+		if (zoom) {
+			double yp = (yhi - ylo) * 0.15 + fabs(yhi) * 1e-6;
+			svg_axis_linear(&ch.y, ylo - yp, yhi + 2 * yp, "tokens per second per GPU",
+					"1/s", true, false);
+		} else {
+			svg_axis_linear(&ch.y, 0, yhi * 1.12, "tokens per second per GPU", "1/s",
+					true, true);
+		}
 		svg_dots(&ch, gx, gy, n, "#9d9d9d", 3.2, false, "design point");
 		svg_line(&ch, px, py, np, "#e15759", 1.6, "5 3", NULL);
 		svg_dots(&ch, px, py, np, "#e15759", 5, false, "Pareto frontier");
-		const h5r_column *cpt = h5r_table_col(t, "point");
-		for (size_t i = 0; cpt && i < np && np <= 20; i++) {
-			char lab[32];
-			snprintf(lab, sizeof lab, "p%.0f", h5r_col_value(cpt, idx[i]));
-			svg_text(&ch, px[i], py[i], 8, 14, "start", "#a02020", lab);
+		/* the labels keep clear of every point and of the frontier's line */
+		size_t nob = n + (np > 1 ? (np - 1) * 7 : 0), k = 0;
+		double *ob = malloc(2 * (nob ? nob : 1) * sizeof *ob);
+		for (size_t r = 0; ob && r < n; r++, k++) {
+			ob[k] = gx[r];
+			ob[nob + k] = gy[r];
 		}
-		char cap[600];
-		snprintf(cap, sizeof cap,
-			 "%sUp and to the right is better: more tokens from each GPU while each user "
-			 "still sees fast generation.",
-			 how);
+		for (size_t i = 0; ob && i + 1 < np; i++)
+			for (int j = 1; j <= 7; j++, k++) {
+				ob[k] = px[i] + (px[i + 1] - px[i]) * j / 8.0;
+				ob[nob + k] = py[i] + (py[i + 1] - py[i]) * j / 8.0;
+			}
+		if (np <= 20)
+			svg_labels(&ch, px, py, (const char *const *)texts, np, ob,
+				   ob ? ob + nob : NULL, ob ? nob : 0, 5.5, "#a02020");
+		free(ob);
+		char cap[800], which[300];
+		name_list(s, lab, which, sizeof which);
+		snprintf(
+		    cap, sizeof cap,
+		    "%sUp and to the right is better: more tokens from each GPU while each user "
+		    "still sees fast generation.%s%s%s%s",
+		    how, np > 20 ? " (Too many Pareto points to label.)" : "",
+		    np <= 20 && !names ? " Pareto points are labelled " : "",
+		    np <= 20 && !names ? which : "", np <= 20 && !names ? "." : "");
+		if (zoom)
+			cat_printf(cap, sizeof cap,
+				   " The per-GPU axis does not start at zero: the points differ by "
+				   "%.1f %% at most.",
+				   100 * (yhi - ylo) / yhi);
 		fig_end(c, &ch, cap);
 	}
+done:
+	for (size_t i = 0; texts && i < n; i++)
+		free(texts[i]);
+	free(texts);
+	free(lab);
+	free(all);
 	free(idx);
 	free(gx);
 }
@@ -1353,9 +1849,9 @@ static void sweep_report(ctx *c)
 	int rc = h5r_table_read(c->h, "/sweep/points", NULL, 0, &s.pts, &err);
 	if (rc) {
 		if (rc == H5R_ABSENT)
-			c->status = errorf(2, "%s: a sweep file without /sweep/points", c->path);
+			c->status = cli_errorf(2, "%s: a sweep file without /sweep/points", c->path);
 		else
-			c->status = report_err(&err);
+			c->status = cli_report(&err);
 		return;
 	}
 	h5r_attr_strings(c->h, "/sweep/table", "parameters", &s.par, &s.np, NULL);
@@ -1366,7 +1862,7 @@ static void sweep_report(ctx *c)
 	s.levels = calloc(s.np ? s.np : 1, sizeof *s.levels);
 	s.nlev = calloc(s.np ? s.np : 1, sizeof *s.nlev);
 	if (!s.levels || !s.nlev) {
-		c->status = errorf(1, "out of memory");
+		c->status = cli_errorf(1, "out of memory");
 		sweep_clear(&s);
 		return;
 	}
@@ -1375,13 +1871,20 @@ static void sweep_report(ctx *c)
 		snprintf(an, sizeof an, "levels.%s", s.par[p]);
 		h5r_attr_strings(c->h, "/sweep/table", an, &s.levels[p], &s.nlev[p], NULL);
 	}
+	if (design_analyse(&s)) {
+		c->status = cli_errorf(1, "out of memory");
+		sweep_clear(&s);
+		return;
+	}
 	h5r_info info;
 	if (h5r_info_get(c->h, "/sweep/table", &info, NULL) == 0) {
 		s.nrows_table = info.rows;
 		h5r_info_clear(&info);
 	}
+	/* `factorysim sweep` names the sweep in sweep_name */
 	char name[256] = "";
-	h5r_attr_string(c->h, "/", "scenario_name", name, sizeof name, NULL);
+	if (h5r_attr_string(c->h, "/", "sweep_name", name, sizeof name, NULL) != 0 || !name[0])
+		h5r_attr_string(c->h, "/", "scenario_name", name, sizeof name, NULL);
 	char title[400];
 	snprintf(title, sizeof title, "factorysim sweep: %s", name[0] ? name : c->path);
 	page_begin(c, title);
@@ -1415,6 +1918,14 @@ static void sweep_report(ctx *c)
 			esc(c, s.punits[p]);
 			fputs("]", c->f);
 		}
+		/* a list tied to another one (`with:`), as far as the points show */
+		for (size_t q = 0; q < s.np && s.nd[p] > 1; q++)
+			if (q != p && s.nd[q] > 1 && tied(&s, q, p) && (!tied(&s, p, q) || q < p)) {
+				fputs(" (follows ", c->f);
+				esc(c, s.par[q]);
+				fputs(")", c->f);
+				break;
+			}
 		fputs("</td></tr>\n", c->f);
 	}
 	attr_row(c, "seed", "seed");
@@ -1438,9 +1949,14 @@ static void sweep_report(ctx *c)
 			"power/tokens_per_s_per_mw_*): nothing to plot against the parameters.");
 	else if (!s.pts.nrows)
 		note(c, "/sweep/points has no rows.");
-	else
-		for (size_t p = 0; p < s.np; p++)
-			sweep_param_chart(c, &s, p, tm, ntm, best);
+	else {
+		bool *charted = calloc(s.np ? s.np : 1, sizeof *charted);
+		for (size_t p = 0; charted && p < s.np; p++)
+			sweep_param_charts(c, &s, p, tm, ntm, best, charted);
+		if (!charted)
+			c->status = cli_errorf(1, "out of memory");
+		free(charted);
+	}
 	if (s.pts.nrows)
 		sweep_frontier(c, &s);
 	sweep_tables(c, &s, tm, ntm);
@@ -1483,11 +1999,11 @@ int cmd_report(int argc, char **argv)
 	fs_error_clear(&err);
 	ctx c = { .path = file, .warmup_s = NAN };
 	if (h5r_open(file, &c.h, &err))
-		return report_err(&err);
+		return cli_report(&err);
 	bool sweep_file = h5r_is_sweep(c.h);
 	if (!sweep_file && !h5r_exists(c.h, "/summary")) {
 		h5r_close(c.h);
-		return errorf(2,
+		return cli_errorf(2,
 			      "%s: no /summary group; not a complete factorysim run file (expected "
 			      "one written by 'factorysim run', or a sweep file)",
 			      file);
@@ -1497,7 +2013,7 @@ int cmd_report(int argc, char **argv)
 	c.f = fopen(tmp, "w");
 	if (!c.f) {
 		h5r_close(c.h);
-		return errorf(1, "%s: cannot create: %s", out, strerror(errno));
+		return cli_errorf(1, "%s: cannot create: %s", out, strerror(errno));
 	}
 	h5r_on_fault_remove(tmp);
 	if (sweep_file)
@@ -1506,9 +2022,9 @@ int cmd_report(int argc, char **argv)
 		run_report(&c);
 	bool bad = ferror(c.f) != 0;
 	if (fclose(c.f) || bad)
-		c.status = c.status ? c.status : errorf(1, "%s: cannot write", out);
+		c.status = c.status ? c.status : cli_errorf(1, "%s: cannot write", out);
 	if (!c.status && rename(tmp, out))
-		c.status = errorf(1, "%s: cannot rename %s into place: %s", out, tmp, strerror(errno));
+		c.status = cli_errorf(1, "%s: cannot rename %s into place: %s", out, tmp, strerror(errno));
 	if (c.status)
 		remove(tmp);
 	else

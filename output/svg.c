@@ -352,6 +352,26 @@ void svg_axis_label(const svg_axis *a, double v, char *buf, size_t n)
 		snprintf(buf, n, "%s%s", num, a->suffix);
 }
 
+void svg_axis_set_ticks(svg_axis *a, const double *v, size_t n)
+{
+	if (a->kind != SVG_AXIS_LINEAR || !v)
+		return;
+	double lo = fmin(a->lo, a->hi), hi = fmax(a->lo, a->hi), eps = (hi - lo) * 1e-9;
+	size_t k = 0;
+	int dec = 0;
+	for (size_t i = 0; i < n && k < SVG_MAX_TICKS; i++) {
+		if (!isfinite(v[i]) || v[i] < lo - eps || v[i] > hi + eps)
+			continue;
+		a->ticks[k++] = v[i];
+		int d = decimals_for(fabs(v[i]) * a->scale);
+		dec = d > dec ? d : dec;
+	}
+	if (!k)
+		return;
+	a->nticks = k;
+	a->decimals = dec > 4 ? 4 : dec;
+}
+
 /* --- escaping and colours ---------------------------------------------------------- */
 
 void svg_escape(FILE *f, const char *s)
@@ -615,9 +635,11 @@ static void write_legend(const svg_chart *c, FILE *f)
 			break;
 		default:
 			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
-				   "stroke-width=\"2.5\"%s/>",
+				   "stroke-width=\"2.5\"%s%s%s/>",
 				x, x + 20, y + 8, y + 8, col,
-				c->legend[i].kind == SVG_KEY_DASH ? " stroke-dasharray=\"5 3\"" : "");
+				c->legend[i].kind == SVG_KEY_DASH ? " stroke-dasharray=\"" : "",
+				c->legend[i].kind == SVG_KEY_DASH ? c->legend[i].dash : "",
+				c->legend[i].kind == SVG_KEY_DASH ? "\"" : "");
 		}
 		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", x + 26, y + 12);
 		svg_escape(f, c->legend[i].label);
@@ -752,7 +774,10 @@ void svg_line(svg_chart *c, const double *x, const double *y, size_t n, const ch
 	fputs("\"/>\n", f);
 	if (drawn)
 		c->marks++;
+	size_t before = c->nlegend;
 	svg_legend(c, label, color, dash ? SVG_KEY_DASH : SVG_KEY_LINE);
+	if (dash && c->nlegend > before)
+		snprintf(c->legend[before].dash, sizeof c->legend[0].dash, "%s", dash);
 }
 
 void svg_band(svg_chart *c, const double *x, const double *lo, const double *hi, size_t n,
@@ -915,6 +940,112 @@ void svg_text(svg_chart *c, double x, double y, double dx, double dy, const char
 		svg_px(c, x) + dx, svg_py(c, y) + dy, anchor ? anchor : "start", color ? color : "#333");
 	svg_escape(c->body, text);
 	fputs("</text>\n", c->body);
+}
+
+typedef struct lbox {
+	double x0, y0, x1, y1;
+} lbox;
+
+/* Area of the overlap of two boxes (0 when apart). */
+static double lbox_overlap(const lbox *a, const lbox *b)
+{
+	double w = fmin(a->x1, b->x1) - fmax(a->x0, b->x0),
+	       h = fmin(a->y1, b->y1) - fmax(a->y0, b->y0);
+	return w > 0 && h > 0 ? w * h : 0;
+}
+
+size_t svg_labels(svg_chart *c, const double *x, const double *y, const char *const *text, size_t n,
+		  const double *ox, const double *oy, size_t no, double r, const char *color)
+{
+	if (!c->body || !n)
+		return 0;
+	/* obstacles: the labelled points, the other points, then the labels placed */
+	lbox *ob = malloc((2 * n + no) * sizeof *ob);
+	if (!ob)
+		return 0;
+	size_t nob = 0;
+	for (size_t i = 0; i < n + no; i++) {
+		double px = i < n ? x[i] : ox[i - n], py = i < n ? y[i] : oy[i - n];
+		if (!isfinite(px) || !isfinite(py))
+			continue;
+		px = svg_px(c, px);
+		py = svg_py(c, py);
+		ob[nob++] = (lbox){ px - r, py - r, px + r, py + r };
+	}
+	/* where to try, as (dx, dy) from the point to the text's anchor corner and
+	 * the side the text extends to: +1 right of dx, -1 left, 0 centred */
+	static const struct {
+		double dx, dy;
+		int side;
+	} cand[] = {
+		{ 7, -7, 1 },     { 7, 15, 1 },     { -7, -7, -1 },  { -7, 15, -1 },
+		{ 0, -11, 0 },    { 0, 21, 0 },     { 12, 4, 1 },    { -12, 4, -1 },
+		/* the far places, with a leader line */
+		{ 10, -22, 1 },   { 10, 30, 1 },    { -10, -22, -1 }, { -10, 30, -1 },
+		{ 0, -34, 0 },    { 0, 44, 0 },     { 14, -40, 1 },   { 14, 48, 1 },
+		{ -14, -40, -1 }, { -14, 48, -1 },  { 0, -58, 0 },    { 0, 66, 0 },
+	};
+	const size_t ncand = sizeof cand / sizeof cand[0];
+	double x0 = c->ml, x1 = c->w - c->mr, y0 = c->mt, y1 = c->h - c->mb;
+	size_t crowded = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!text[i] || !*text[i] || !isfinite(x[i]) || !isfinite(y[i]))
+			continue;
+		double px = svg_px(c, x[i]), py = svg_py(c, y[i]),
+		       tw = text_w(text[i]) * 11 / 12 + 2;
+		size_t pick = 0;
+		double least = INFINITY;
+		lbox best = { 0, 0, 0, 0 };
+		for (size_t k = 0; k < ncand; k++) {
+			double ax = px + cand[k].dx, ay = py + cand[k].dy;
+			lbox b = { ax, ay - 10, ax + tw, ay + 3 };
+			if (cand[k].side < 0)
+				b.x0 = ax - tw;
+			else if (cand[k].side == 0)
+				b.x0 = ax - tw / 2;
+			b.x1 = b.x0 + tw;
+			/* outside the plot counts as a large overlap */
+			double bad = 0;
+			if (b.x0 < x0 || b.x1 > x1 || b.y0 < y0 || b.y1 > y1)
+				bad += 1e6;
+			for (size_t j = 0; j < nob; j++)
+				bad += lbox_overlap(&b, &ob[j]);
+			if (bad < least) {
+				least = bad;
+				pick = k;
+				best = b;
+			}
+			if (bad == 0)
+				break;
+		}
+		if (least > 0)
+			crowded++;
+		const char *anchor = "middle";
+		if (cand[pick].side)
+			anchor = cand[pick].side > 0 ? "start" : "end";
+		double ax = px + cand[pick].dx, ay = py + cand[pick].dy;
+		if (pick >= 8) {
+			/* a leader from the dot's edge to the nearest point of the label */
+			double tx = fmin(fmax(px, best.x0), best.x1),
+			       ty = fmin(fmax(py, best.y0), best.y1);
+			double d = hypot(tx - px, ty - py);
+			if (d > r + 2)
+				fprintf(c->body,
+					"<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+					"stroke=\"%s\" stroke-opacity=\"0.6\" stroke-width=\"0.8\"/>\n",
+					px + (tx - px) * r / d, py + (ty - py) * r / d, tx, ty, color);
+		}
+		fprintf(c->body,
+			"<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
+			"font-size=\"11\" fill=\"%s\" stroke=\"#fff\" stroke-width=\"3\" "
+			"paint-order=\"stroke\">",
+			ax, ay, anchor, color);
+		svg_escape(c->body, text[i]);
+		fputs("</text>\n", c->body);
+		ob[nob++] = best;
+	}
+	free(ob);
+	return crowded;
 }
 
 #define HEAT_LEVELS 32

@@ -91,6 +91,9 @@ void svg_axis_time(svg_axis *a, double lo_s, double hi_s, const char *title);
 void svg_axis_category(svg_axis *a, const char *const *cats, size_t n, const char *title);
 /* The label of tick value v. */
 void svg_axis_label(const svg_axis *a, double v, char *buf, size_t n);
+/* Ticks at exactly these values (those inside the axis range), e.g. the few
+ * values a sweep parameter takes, with enough decimals to tell them apart. */
+void svg_axis_set_ticks(svg_axis *a, const double *v, size_t n);
 
 /* --- charts ------------------------------------------------------------------------ */
 
@@ -110,6 +113,7 @@ typedef struct svg_chart {
 	struct {
 		char label[120];
 		char color[24];
+		char dash[24];     /* SVG_KEY_DASH: the line's dash pattern */
 		int kind;
 	} legend[SVG_MAX_LEGEND];
 	size_t nlegend;
@@ -172,6 +176,17 @@ void svg_heatmap(svg_chart *c, const double *t, const double *z, size_t rows, si
 /* A free text at data coordinates, moved by (dx, dy) pixels. */
 void svg_text(svg_chart *c, double x, double y, double dx, double dy, const char *anchor,
 	      const char *color, const char *text);
+
+/* Labels text[i] next to the points (x[i], y[i]), placed one after the other
+ * where they overlap neither a label already placed, nor a dot of radius r at
+ * any of the obstacle points (ox[j], oy[j]) (the labelled points themselves
+ * are always obstacles), nor the plot's edge: to the upper right of the point
+ * first, then the other corners, above and below, then further away with a
+ * thin leader line back to the point.  Where every place collides, the one
+ * that overlaps least.  Returns how many labels had to overlap something. */
+size_t svg_labels(svg_chart *c, const double *x, const double *y, const char *const *text,
+		  size_t n, const double *ox, const double *oy, size_t no, double r,
+		  const char *color);
 
 /* The i-th colour of the palette (10 colours, cycled). */
 const char *svg_color(size_t i);

@@ -18,18 +18,11 @@
 #include <omp.h>
 #endif
 
+#include "cli.h"
 #include "par.h"
 #include "sweep.h"
 #include "sweep_cli.h"
 #include "sweepio.h"
-
-static int report_err(const fs_error *err)
-{
-	char buf[2048];
-	fs_error_format(err, buf, sizeof buf);
-	fprintf(stderr, "factorysim: %s\n", buf);
-	return err->code == FS_ERR_INPUT || err->code == FS_ERR_USAGE ? 2 : 1;
-}
 
 static int usage(const char *msg, const char *arg)
 {
@@ -190,7 +183,7 @@ int cmd_sweep(int argc, char **argv)
 	o.output = out ? out : def_out;
 	int status = 0;
 	if (rc) {
-		status = rank == 0 ? report_err(&err) : 2;
+		status = rank == 0 ? cli_report(&err) : 2;
 	} else if (plan_only) {
 		if (rank == 0)
 			print_plan(&plan, &o);
@@ -210,7 +203,7 @@ int cmd_sweep(int argc, char **argv)
 		sweep_stats st;
 		rc = sweep_run(&plan, &o, &st, &err);
 		if (rc) {
-			status = rank == 0 ? report_err(&err) : 1;
+			status = rank == 0 ? cli_report(&err) : 1;
 			if (status == 2)
 				status = 1;
 		} else if (rank == 0 && !o.quiet) {
@@ -263,7 +256,7 @@ int cmd_merge(int argc, char **argv)
 	int rc = sweepio_merge(in, n, out, &rows, &expected, &err);
 	free(in);
 	if (rc)
-		return report_err(&err);
+		return cli_report(&err);
 	fprintf(stderr, "factorysim: merged %zu shard%s: %llu of %llu rows; wrote %s\n", n,
 		n == 1 ? "" : "s", (unsigned long long)rows, (unsigned long long)expected, out);
 	if (rows < expected)

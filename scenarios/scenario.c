@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "cfg.h"
@@ -378,6 +379,13 @@ static void read_serving(cfg_map *root, scenario *sc)
 	const bool no = false;
 	const double zero = 0, lat = 10e-6;
 	cfg_bool(m, "naive", &no, &sc->serving.naive);
+	cfg_quantity(m, "window", "s", &zero, CFG_BETWEEN(0, 3600), &sc->serving.window_s);
+	{
+		const int64_t def_shards = 32;
+		int64_t v;
+		cfg_int(m, "shards", &def_shards, 1, 65536, &v);
+		sc->serving.shards = (uint32_t)v;
+	}
 	cfg_map *kt = cfg_map_get(m, "kv_transfer", false);
 	cfg_quantity(kt, "bandwidth", "B/s", &zero, CFG_BETWEEN(0, 1e15), &sc->serving.kv_transfer_bw);
 	cfg_quantity(kt, "latency", "s", &lat, CFG_BETWEEN(0, 3600), &sc->serving.kv_transfer_latency_s);
@@ -1050,6 +1058,21 @@ static int read_schema(cfg *c, scenario *sc, fs_error *err)
 		rc = workload_class_check(&sc->classes[i], i, err);
 	sc->serving.requests_fraction = sc->output.requests_fraction;
 	sc->serving.tick_s = sc->tick_s;
+	if (!rc && sc->has_serving && sc->serving.window_s > 0) {
+		/* the barriers must fall on every control tick, where the facility runs */
+		double per = sc->tick_s / sc->serving.window_s;
+		if (sc->serving.window_s > sc->tick_s || fabs(per - nearbyint(per)) > 1e-9 * per)
+			rc = fs_error_set(err, FS_ERR_INPUT, sc->path, 0, 0, "serving.window",
+					  "window %g s does not divide the control tick (%g s); "
+					  "expected the tick or a whole fraction of it (or 0 s: sequential)",
+					  sc->serving.window_s, sc->tick_s);
+		/* failures act on replicas at any instant, which the shards do not
+		 * take between barriers (not yet) */
+		else if (sc->has_faults)
+			rc = fs_error_set(err, FS_ERR_INPUT, sc->path, 0, 0, "serving.window",
+					  "the windowed engine does not model failures yet; expected "
+					  "serving.window: 0 s with `reliability:`");
+	}
 	return rc;
 }
 

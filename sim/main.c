@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "calibrate.h"
+#include "cli.h"
 #include "catalog.h"
 #include "commands.h"
 #include "error.h"
@@ -43,6 +44,7 @@
 #include "sim.h"
 #include "serving.h"
 #include "station.h"
+#include "threads.h"
 #include "version.h"
 #include "workload.h" /* generated: FS_GIT_REV */
 
@@ -163,14 +165,6 @@ static int cmd_help(int argc, char **argv)
 
 /* --- errors --------------------------------------------------------------------- */
 
-static int report(const fs_error *err)
-{
-	char msg[2048];
-	fs_error_format(err, msg, sizeof msg);
-	fprintf(stderr, "factorysim: %s\n", msg);
-	return fs_exit_status(err->code ? err->code : FS_ERR_INTERNAL);
-}
-
 static int usage_error(const char *verb, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "factorysim: ");
@@ -278,7 +272,7 @@ static bool load_for(const char *verb, int argc, char **argv, run_opts *o, scena
 	fs_error err;
 	fs_error_clear(&err);
 	if (scenario_load(o->scenario, o->sets, o->nsets, sc, &err)) {
-		*status = report(&err);
+		*status = cli_report(&err);
 		return false;
 	}
 	return true;
@@ -323,7 +317,7 @@ static int cmd_catalog(int argc, char **argv)
 	fs_error err;
 	fs_error_clear(&err);
 	if (catalog_load_builtin(&c, &err))
-		return report(&err);
+		return cli_report(&err);
 	int rc = catalog_print(stdout, &c, which);
 	catalog_clear(&c);
 	return rc ? 1 : 0;
@@ -362,7 +356,7 @@ static int cmd_calibrate(int argc, char **argv)
 	fs_error_clear(&err);
 	catalog c = { 0 };
 	if (catalog_load_builtin(&c, &err))
-		return report(&err);
+		return cli_report(&err);
 	const gpu_spec *gpu = catalog_gpu(&c, gpu_name);
 	if (!gpu) {
 		fs_error_set(&err, FS_ERR_INPUT, NULL, 0, 0, "--gpu",
@@ -370,7 +364,7 @@ static int cmd_calibrate(int argc, char **argv)
 			     "gpus)",
 			     gpu_name);
 		catalog_clear(&c);
-		return report(&err);
+		return cli_report(&err);
 	}
 	calib_trace all = { 0 };
 	int rc = FS_OK;
@@ -417,36 +411,12 @@ static int cmd_calibrate(int argc, char **argv)
 	}
 	calib_trace_clear(&all);
 	catalog_clear(&c);
-	return rc ? report(&err) : 0;
+	return rc ? cli_report(&err) : 0;
 }
 
 /* --- run ------------------------------------------------------------------------ */
 
 /* JSON string with escapes; scenario names are restricted, but be safe. */
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-	if (isfinite(v))
-		fprintf(f, "%.17g", v);
-	else
-		fputs("null", f);
-}
-
-
 static void json_class(FILE *f, const srv_class_result *c)
 {
 	fprintf(f, "{\"arrived\":%" PRIu64 ",\"finished\":%" PRIu64 ",\"late_unfinished\":%" PRIu64
@@ -478,7 +448,7 @@ static void json_class(FILE *f, const srv_class_result *c)
 		   { "queue_p99_s", c->queue_p99_s } };
 	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
 		fprintf(f, ",\"%s\":", kv[i].k);
-		json_num(f, kv[i].v);
+		cli_json_num(f, kv[i].v);
 	}
 	fputc('}', f);
 }
@@ -508,7 +478,7 @@ static void json_faults(FILE *f, const flt_result *x)
 		   { "degraded_s", x->degraded_s } };
 	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
 		fprintf(f, ",\"%s\":", kv[i].k);
-		json_num(f, kv[i].v);
+		cli_json_num(f, kv[i].v);
 	}
 	fputc('}', f);
 }
@@ -517,18 +487,18 @@ static void print_json(const run_summary *r)
 {
 	FILE *f = stdout;
 	fputs("{\"scenario\":", f);
-	json_str(f, r->sc->name);
+	cli_json_str(f, r->sc->name);
 	fprintf(f, ",\"seed\":%" PRIu64 ",\"replication\":%" PRIu32, r->sc->seed, r->sc->replication);
 	fputs(",\"duration_s\":", f);
-	json_num(f, r->sc->duration_s);
+	cli_json_num(f, r->sc->duration_s);
 	fputs(",\"warmup_s\":", f);
-	json_num(f, r->sc->warmup_s);
+	cli_json_num(f, r->sc->warmup_s);
 	fputs(",\"output\":", f);
-	json_str(f, r->output);
+	cli_json_str(f, r->output);
 	fprintf(f, ",\"events\":%" PRIu64 ",\"wall_s\":", r->events);
-	json_num(f, r->wall_s);
+	cli_json_num(f, r->wall_s);
 	fputs(",\"events_per_s\":", f);
-	json_num(f, r->wall_s > 0 ? (double)r->events / r->wall_s : NAN);
+	cli_json_num(f, r->wall_s > 0 ? (double)r->events / r->wall_s : NAN);
 	if (r->has_station) {
 		const station_result *s = &r->st;
 		fprintf(f, ",\"station\":{\"arrived\":%" PRIu64 ",\"served\":%" PRIu64
@@ -543,7 +513,7 @@ static void print_json(const run_summary *r)
 			   { "queue_mean", s->queue_mean },	  { "wait_theory_s", s->erlang_c_wait_s } };
 		for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
 			fprintf(f, ",\"%s\":", kv[i].k);
-			json_num(f, kv[i].v);
+			cli_json_num(f, kv[i].v);
 		}
 		fputc('}', f);
 	}
@@ -555,18 +525,18 @@ static void print_json(const run_summary *r)
 			   ",\"perf_model\":\"%s\",\"kv_occupancy_mean\":",
 			v->replicas, v->gpus, v->iterations, v->stretches, v->dropped, v->shed, v->deferred,
 			v->calibrated ? "calibrated" : "datasheet roofline (uncalibrated)");
-		json_num(f, v->kv_occupancy_mean);
+		cli_json_num(f, v->kv_occupancy_mean);
 		char figures[1024];
 		runner_gpu_figures(r->sc, figures, sizeof figures);
 		fputs(",\"gpu_figures\":", f);
-		json_str(f, figures);
+		cli_json_str(f, figures);
 		fputs(",\"overall\":", f);
 		json_class(f, &v->overall);
 		fputs(",\"classes\":{", f);
 		for (size_t i = 0; i < v->n_classes; i++) {
 			if (i)
 				fputc(',', f);
-			json_str(f, v->classes[i].name);
+			cli_json_str(f, v->classes[i].name);
 			fputc(':', f);
 			json_class(f, &v->classes[i]);
 		}
@@ -612,7 +582,7 @@ static void print_json(const run_summary *r)
 			p->tokens, p->trips, p->alarms);
 		for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) {
 			fprintf(f, ",\"%s\":", kv[i].k);
-			json_num(f, kv[i].v);
+			cli_json_num(f, kv[i].v);
 		}
 		if (p->has_cooling) {
 			struct {
@@ -632,7 +602,7 @@ static void print_json(const run_summary *r)
 			fprintf(f, ",\"cooling\":{\"thermal_trips\":%" PRIu64, p->thermal_trips);
 			for (size_t i = 0; i < sizeof ck / sizeof ck[0]; i++) {
 				fprintf(f, ",\"%s\":", ck[i].k);
-				json_num(f, ck[i].v);
+				cli_json_num(f, ck[i].v);
 			}
 			fputc('}', f);
 		}
@@ -640,21 +610,21 @@ static void print_json(const run_summary *r)
 		for (size_t i = 0; i < p->n_events && i < FAC_RESULT_EVENTS; i++) {
 			const fac_event_result *e = &p->events[i];
 			fprintf(f, "%s{\"start_s\":", i ? "," : "");
-			json_num(f, e->start_s);
+			cli_json_num(f, e->start_s);
 			fputs(",\"end_s\":", f);
-			json_num(f, e->end_s);
+			cli_json_num(f, e->end_s);
 			fputs(",\"asked_w\":", f);
-			json_num(f, e->asked_w);
+			cli_json_num(f, e->asked_w);
 			fputs(",\"reduced_w\":", f);
-			json_num(f, e->reduced_w);
+			cli_json_num(f, e->reduced_w);
 			fputs(",\"compliance\":", f);
-			json_num(f, e->compliance);
+			cli_json_num(f, e->compliance);
 			fputs(",\"tokens_lost\":", f);
-			json_num(f, e->tokens_lost);
+			cli_json_num(f, e->tokens_lost);
 			fputs(",\"slo_before\":", f);
-			json_num(f, e->slo_before);
+			cli_json_num(f, e->slo_before);
 			fputs(",\"slo_during\":", f);
-			json_num(f, e->slo_during);
+			cli_json_num(f, e->slo_during);
 			fprintf(f, ",\"complete\":%s}", e->complete ? "true" : "false");
 		}
 		fputs("]}", f);
@@ -798,7 +768,7 @@ static int cmd_run(int argc, char **argv)
 	fs_error err;
 	fs_error_clear(&err);
 	if (memest_check(&sc, o.memory_limit, o.force, &err)) {
-		int status = report(&err);
+		int status = cli_report(&err);
 		scenario_clear(&sc);
 		return status;
 	}
@@ -822,7 +792,7 @@ static int cmd_run(int argc, char **argv)
 			   .keep_partial = o.keep_partial };
 	rc = runner_run(&sc, &ro, &sum, &err);
 	if (rc) {
-		int status = report(&err);
+		int status = cli_report(&err);
 		scenario_clear(&sc);
 		return status;
 	}
@@ -837,6 +807,7 @@ static int cmd_run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	threads_prefer_passive(argv); /* sleeping barrier waits (threads.h) */
 	if (argc < 2) {
 		print_usage(stderr);
 		return 2;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make_sweep.py OUT.h5 [--no-frontier] - write a small sweep file by the layout of
+"""make_sweep.py OUT.h5 [--no-frontier] [--batch] - write a small sweep file by the layout of
 docs/hdf5-layout.md ("Sweep files"), with made-up but plausible numbers, for the
 tests of `factorysim report`, `export` and `compare` on sweeps.
 
@@ -8,6 +8,9 @@ string-valued rack type (2 levels, stored as indices into levels.rack), 3
 replications of each of the 8 points, with common random numbers (replication r
 has the same seed at every point).  --no-frontier leaves out the per-GPU and
 per-user metrics, so the report must explain why it has no frontier chart.
+--batch adds a third parameter, a batch size of 3 levels (24 points), so that
+the combinations of the other parameters outnumber what a chart draws as lines
+(the report falls back to the slice through the best point).
 """
 import sys
 
@@ -20,6 +23,7 @@ T975_DF2 = 4.302652729911275  # Student t, 97.5 % quantile, 2 degrees of freedom
 def main():
     out = sys.argv[1]
     frontier = "--no-frontier" not in sys.argv
+    batches = [32, 64, 128] if "--batch" in sys.argv else [None]
     caps = [0.6, 0.7, 0.85, 1.0]
     racks = ["hgx-h100", "gb200-nvl72"]
     reps = 3
@@ -28,6 +32,10 @@ def main():
     params = ["gpu_cap", "rack"]
     keys = ["power.gpu_cap", "racks.0.type"]
     punits = ["1", ""]
+    if batches[0] is not None:
+        params.append("batch")
+        keys.append("serving.pools.0.max_batch")
+        punits.append("1")
     metrics = ["tokens_per_mw_it", "tokens_per_mw_facility", "tokens_per_mw_provisioned",
                "tokens_per_s", "serving.all.ttft_p99"]
     summaries = ["power/tokens_per_s_per_mw_it", "power/tokens_per_s_per_mw_facility",
@@ -43,30 +51,33 @@ def main():
     point = 0
     for r_i, _ in enumerate(racks):
         for cap in caps:
-            base_it = (180e3 if r_i == 0 else 260e3) * (1.25 - 0.4 * (cap - 0.6))
-            vals = []
-            for rep in range(reps):
-                noise = 1 + 0.02 * rng.standard_normal()
-                it = base_it * noise
-                fac = it / 1.18
-                prov = it * cap * 0.7
-                tok = it * 0.05 * (1 + r_i)
-                ttft = 0.35 / cap * (1 + 0.05 * rng.standard_normal())
-                m = [it, fac, prov, tok, ttft]
-                if frontier:
-                    per_gpu = 900 * cap ** 0.3 * (1 + 0.6 * r_i) * noise
-                    per_user = 70 * cap * (1 - 0.25 * r_i) * (1 + 0.03 * rng.standard_normal())
-                    m += [per_gpu, per_user]
-                vals.append(m)
-                rows.append((point, rep, 1000 + rep, cap, float(r_i), *m))
-            v = np.array(vals)
-            mean = v.mean(axis=0)
-            half = T975_DF2 * v.std(axis=0, ddof=1) / np.sqrt(reps)
-            pr = [point, cap, float(r_i), reps]
-            for k in range(len(metrics)):
-                pr += [mean[k], mean[k] - half[k], mean[k] + half[k]]
-            points.append(tuple(pr))
-            point += 1
+            for batch in batches:
+                bf = 1.0 if batch is None else (batch / 64) ** 0.15
+                pv = [cap, float(r_i)] + ([] if batch is None else [float(batch)])
+                base_it = (180e3 if r_i == 0 else 260e3) * (1.25 - 0.4 * (cap - 0.6)) * bf
+                vals = []
+                for rep in range(reps):
+                    noise = 1 + 0.02 * rng.standard_normal()
+                    it = base_it * noise
+                    fac = it / 1.18
+                    prov = it * cap * 0.7
+                    tok = it * 0.05 * (1 + r_i)
+                    ttft = 0.35 / cap * (1 + 0.05 * rng.standard_normal())
+                    m = [it, fac, prov, tok, ttft]
+                    if frontier:
+                        per_gpu = 900 * cap ** 0.3 * (1 + 0.6 * r_i) * noise * bf
+                        per_user = 70 * cap * (1 - 0.25 * r_i) * (1 + 0.03 * rng.standard_normal()) / bf
+                        m += [per_gpu, per_user]
+                    vals.append(m)
+                    rows.append((point, rep, 1000 + rep, *pv, *m))
+                v = np.array(vals)
+                mean = v.mean(axis=0)
+                half = T975_DF2 * v.std(axis=0, ddof=1) / np.sqrt(reps)
+                pr = [point, *pv, reps]
+                for k in range(len(metrics)):
+                    pr += [mean[k], mean[k] - half[k], mean[k] + half[k]]
+                points.append(tuple(pr))
+                point += 1
 
     tdt = np.dtype([("point", "<i8"), ("replication", "<i8"), ("seed", "<u8")] +
                    [(p, "<f8") for p in params] + [(m, "<f8") for m in metrics])

@@ -134,6 +134,70 @@ static void test_axis_labels(void **state)
 	assert_string_equal(buf, "–");
 }
 
+static void test_axis_set_ticks(void **state)
+{
+	(void)state;
+	svg_axis a;
+	char buf[64];
+	/* a sweep's values as the ticks: 0.6, 0.85 and 1 need two decimals, all of them */
+	svg_axis_linear(&a, 0.58, 1.02, "gpu_cap", "1", false, false);
+	double v[] = { 0.6, 0.85, 1.0, 7.0 /* outside: dropped */ };
+	svg_axis_set_ticks(&a, v, 4);
+	assert_int_equal(a.nticks, 3);
+	svg_axis_label(&a, 0.85, buf, sizeof buf);
+	assert_string_equal(buf, "0.85");
+	svg_axis_label(&a, 1.0, buf, sizeof buf);
+	assert_string_equal(buf, "1.00");
+	/* rack counts stay whole */
+	svg_axis_linear(&a, 7.4, 20.6, "racks", "1", false, false);
+	double r[] = { 8, 12, 16, 20 };
+	svg_axis_set_ticks(&a, r, 4);
+	assert_int_equal(a.nticks, 4);
+	svg_axis_label(&a, 12, buf, sizeof buf);
+	assert_string_equal(buf, "12");
+}
+
+/* The text elements svg_labels wrote: their count. */
+static size_t count(const char *s, const char *what)
+{
+	size_t k = 0;
+	for (const char *p = s; (p = strstr(p, what)); p++)
+		k++;
+	return k;
+}
+
+static void test_labels(void **state)
+{
+	(void)state;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	assert_non_null(out);
+	svg_chart c;
+	assert_int_equal(svg_chart_init(&c, out, 960, 340, "labels", NULL), 0);
+	svg_axis_linear(&c.x, 0, 100, "x", "1", false, false);
+	svg_axis_linear(&c.y, 0, 100, "y", "1", false, false);
+	/* four points a pixel apart, as Pareto points of nearly equal designs are:
+	 * there is room around them for every label */
+	double x[] = { 50, 50.1, 50.2, 50.3 }, y[] = { 50, 50.2, 49.8, 50.1 };
+	const char *t[] = { "gpu_cap=1, racks=12", "gpu_cap=1, racks=8", "gpu_cap=0.8, racks=16",
+			    "gpu_cap=0.6, racks=20" };
+	assert_int_equal(svg_labels(&c, x, y, t, 4, NULL, NULL, 0, 5, "#a02020"), 0);
+	/* thirty at one point of a plot too small for them: some must overlap */
+	svg_chart d;
+	assert_int_equal(svg_chart_init(&d, out, 200, 140, "crowded", NULL), 0);
+	double cx[30], cy[30];
+	const char *ct[30];
+	for (int i = 0; i < 30; i++)
+		cx[i] = cy[i] = 0.5, ct[i] = "a long label";
+	assert_true(svg_labels(&d, cx, cy, ct, 30, NULL, NULL, 0, 5, "#333") > 0);
+	svg_chart_end(&c);
+	svg_chart_end(&d);
+	fclose(out);
+	assert_int_equal(count(buf, "class=\"label\""), 34);
+	free(buf);
+}
+
 /* --- confidence intervals -------------------------------------------------------------- */
 
 static void test_paired_ci(void **state)
@@ -186,6 +250,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nice_step),   cmocka_unit_test(test_nice_ticks),
 		cmocka_unit_test(test_log_ticks),   cmocka_unit_test(test_axis_labels),
+		cmocka_unit_test(test_axis_set_ticks), cmocka_unit_test(test_labels),
 		cmocka_unit_test(test_paired_ci),   cmocka_unit_test(test_welch_ci),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,15 @@
+/*
+ * threads.c - see threads.h.
+ */
+#include "threads.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+void threads_prefer_passive(char **argv)
+{
+	if (getenv("OMP_WAIT_POLICY"))
+		return;
+	setenv("OMP_WAIT_POLICY", "passive", 1);
+	execv("/proc/self/exe", argv); /* returns only on failure: then spin */
+}
