@@ -1309,8 +1309,6 @@ static int mark_partial(recorder *r, double stopped_at_s, fs_error *err)
 
 static int close_unlocked(recorder *r, bool partial, double stopped_at_s, fs_error *err)
 {
-	if (!r)
-		return FS_OK;
 	int rc = FS_OK;
 	if (r->failed)
 		rc = stopped(r, err);
@@ -1333,6 +1331,14 @@ static int close_unlocked(recorder *r, bool partial, double stopped_at_s, fs_err
 	}
 	if (release(r) < 0 && rc == FS_OK)
 		rc = h5_fail(r, err, "/", "close the file");
+	return rc;
+}
+
+/* After the HDF5 part: make the bytes durable and publish them under the
+ * final name.  No HDF5 call, so it runs outside the lock: a sweep's threads
+ * do not wait on each other's fsync. */
+static int publish(recorder *r, int rc, fs_error *err)
+{
 	if (rc == FS_OK && sync_file(r->tmp) < 0)
 		rc = fs_error_msg(err, FS_ERR_IO, "%s: cannot sync %s: %s", r->path, r->tmp,
 				  strerror(errno));
@@ -1366,18 +1372,22 @@ int recorder_open(const char *path, const recorder_meta *meta, const recorder_op
 
 int recorder_close(recorder *r, fs_error *err)
 {
+	if (!r)
+		return FS_OK;
 	fs_h5_lock();
 	int rc = close_unlocked(r, false, 0, err);
 	fs_h5_unlock();
-	return rc;
+	return publish(r, rc, err);
 }
 
 int recorder_close_partial(recorder *r, double stopped_at_s, fs_error *err)
 {
+	if (!r)
+		return FS_OK;
 	fs_h5_lock();
 	int rc = close_unlocked(r, true, stopped_at_s, err);
 	fs_h5_unlock();
-	return rc;
+	return publish(r, rc, err);
 }
 
 void recorder_abort(recorder *r)
